@@ -1,0 +1,11 @@
+/**
+ * Every `detectron` sub-command, one module each. A module exports `register(program)`,
+ * which adds its command (name, options, action) to the commander program.
+ */
+import type { Command } from 'commander';
+
+export type Register = (program: Command) => void;
+
+export const COMMANDS: ReadonlyArray<() => Register> = [
+  () => (require('./env') as { register: Register }).register,
+];

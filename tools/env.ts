@@ -1,0 +1,31 @@
+/** `detectron env`: what a bug report needs about this installation. */
+import type { Command } from 'commander';
+import { envReport, EnvReport, setThreads } from '../lib/nn/runtime';
+import { addThreadsOption, ThreadsOptions } from './common_options';
+
+export function formatEnv(r: EnvReport): string {
+  const lines = [
+    ['Node.js', r.node],
+    ['libtorch', `${r.torchVersion} (${r.libtorch ? `${r.libtorch.dir}, found via ${r.libtorch.source}` : 'location not recorded'})`],
+    ['addon', r.addon],
+    ['CUDA available', r.cuda ? `yes, ${r.cudaDevices} device(s)` : 'no'],
+    ['cuDNN available', r.cudnn ? 'yes' : 'no'],
+    ['CUDA kernels', r.kernelsCuda ? 'linked' : 'not linked (CPU-only libtorch)'],
+    ['BLAS', r.blas],
+    ['threads', String(r.threads)],
+  ];
+  const width = Math.max(...lines.map(([k]) => k.length));
+  return lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('env')
+    .description('print libtorch, CUDA, BLAS and thread information for bug reports')
+    .option('--json', 'print one JSON object');
+  addThreadsOption(cmd).action((opts: ThreadsOptions & { json?: boolean }) => {
+    setThreads(opts.threads);
+    const report = envReport();
+    process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : formatEnv(report) + '\n');
+  });
+}
