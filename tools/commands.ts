@@ -7,5 +7,8 @@ import type { Command } from 'commander';
 export type Register = (program: Command) => void;
 
 export const COMMANDS: ReadonlyArray<() => Register> = [
+  () => (require('./convert_config') as { register: Register }).register,
+  () => (require('./weights') as { register: Register }).register,
   () => (require('./env') as { register: Register }).register,
+  () => (require('./reval') as { register: Register }).register,
 ];

@@ -97,7 +97,8 @@ export function groupNorm(x: Tensor, groups: number, weight: Tensor | null, bias
 export function affineChannel(x: Tensor, scale: Tensor, bias: Tensor): Tensor {
   return tidy(() => {
     const c = scale.numel;
-    return x.mul(scale.reshape(1, c, 1, 1)).add(bias.reshape(1, c, 1, 1));
+    // bias + x·scale in one pass; rounds exactly like (x·scale) + bias.
+    return bias.reshape(1, c, 1, 1).addcmul(x, scale.reshape(1, c, 1, 1));
   });
 }
 

@@ -57,7 +57,8 @@ export interface NativeAddon {
 
   to(t: T, device: string, dtype: number, copy: boolean): T;
   clone(t: T): T;
-  contiguous(t: T): T;
+  contiguous(t: T, channelsLast?: boolean): T;
+  isChannelsLast(t: T): boolean;
   detach(t: T): T;
   isContiguous(t: T): boolean;
 
@@ -122,6 +123,8 @@ export interface NativeAddon {
   sigmoid(t: T): T;
   tanh(t: T): T;
   relu(t: T): T;
+  relu_(t: T): void;
+  addcmul(self: T, t1: T, t2: T): T;
   logicalNot(t: T): T;
   isfinite(t: T): T;
   clamp(t: T, min: number | null, max: number | null): T;

@@ -100,8 +100,12 @@ export class Tensor {
   clone(): Tensor {
     return new Tensor(native.clone(this.handle));
   }
-  contiguous(): Tensor {
-    return new Tensor(native.contiguous(this.handle));
+  /** A row-major copy (or this tensor's data when already so); 'channels_last' for NHWC memory. */
+  contiguous(format: 'contiguous' | 'channels_last' = 'contiguous'): Tensor {
+    return new Tensor(native.contiguous(this.handle, format === 'channels_last'));
+  }
+  get isChannelsLast(): boolean {
+    return native.isChannelsLast(this.handle);
   }
   detach(): Tensor {
     return new Tensor(native.detach(this.handle));
@@ -274,6 +278,15 @@ export class Tensor {
   }
   relu(): Tensor {
     return new Tensor(native.relu(this.handle));
+  }
+  /** ReLU in place: only on temporaries nothing else reads. */
+  relu_(): this {
+    native.relu_(this.handle);
+    return this;
+  }
+  /** this + t1 · t2 in one pass. */
+  addcmul(t1: Tensor, t2: Tensor): Tensor {
+    return new Tensor(native.addcmul(this.handle, t1.handle, t2.handle));
   }
   isfinite(): Tensor {
     return new Tensor(native.isfinite(this.handle));

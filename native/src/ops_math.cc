@@ -83,6 +83,18 @@ void RegisterMathOps(Napi::Env env, Napi::Object e) {
   Unary(env, e, "sigmoid", [](const T& x) { return x.sigmoid(); });
   Unary(env, e, "tanh", [](const T& x) { return x.tanh(); });
   Unary(env, e, "relu", [](const T& x) { return x.relu(); });
+  // In place, on temporaries the caller owns: saves an allocation and a pass over memory.
+  Export(env, e, "relu_", [](const Napi::CallbackInfo& i) {
+    Args a(i);
+    at::Tensor t = a.Tensor(0);
+    t.relu_();
+    return i.Env().Undefined();
+  });
+  // addcmul(self, t1, t2): self + t1 * t2 in one pass, rounded as (t1 * t2) then + self.
+  Export(env, e, "addcmul", [](const Napi::CallbackInfo& i) {
+    Args a(i);
+    return Out(a, at::addcmul(a.Tensor(0), a.Tensor(1), a.Tensor(2)));
+  });
   Unary(env, e, "logicalNot", [](const T& x) { return x.logical_not(); });
   Unary(env, e, "isfinite", [](const T& x) { return x.isfinite(); });
   Export(env, e, "clamp", [](const Napi::CallbackInfo& i) {

@@ -136,7 +136,17 @@ void RegisterTensorOps(Napi::Env env, Napi::Object e) {
     return Out(a, a.Tensor(0).to(a.Device(1), a.DType(2), /*non_blocking=*/false, /*copy=*/a.Bool(3)));
   });
   Export(env, e, "clone", [](const Napi::CallbackInfo& i) { Args a(i); return Out(a, a.Tensor(0).clone()); });
-  Export(env, e, "contiguous", [](const Napi::CallbackInfo& i) { Args a(i); return Out(a, a.Tensor(0).contiguous()); });
+  // contiguous(t, channelsLast): row-major (NCHW) or channels-last (NHWC) memory. mkldnn's
+  // CPU convolutions run ~1.6x faster on channels-last activations and weights.
+  Export(env, e, "contiguous", [](const Napi::CallbackInfo& i) {
+    Args a(i);
+    bool channels_last = a.Has(1) && a.Bool(1);
+    return Out(a, a.Tensor(0).contiguous(channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous));
+  });
+  Export(env, e, "isChannelsLast", [](const Napi::CallbackInfo& i) {
+    Args a(i);
+    return Napi::Boolean::New(i.Env(), a.Tensor(0).is_contiguous(at::MemoryFormat::ChannelsLast) && a.Tensor(0).dim() == 4);
+  });
   Export(env, e, "detach", [](const Napi::CallbackInfo& i) { Args a(i); return Out(a, a.Tensor(0).detach()); });
   Export(env, e, "isContiguous", [](const Napi::CallbackInfo& i) { Args a(i); return Napi::Boolean::New(i.Env(), a.Tensor(0).is_contiguous()); });
 

@@ -1,0 +1,2 @@
+/** The config type model code takes: Detectron's cfg after assertAndInferCfg (read-only). */
+export type { FrozenDetectronConfig as Cfg } from '../core/config_defaults';
