@@ -66,8 +66,9 @@ describe("Detectron's losses", () => {
     const loss = F.sigmoidCrossEntropyLoss(tensor([0, 2, -1]), tensor([1, 0, -1], [3], { dtype: 'int32' }));
     // (log 2 + log(1 + e^2)) / 2
     expect(loss.item()).toBeCloseTo((Math.LN2 + Math.log(1 + Math.exp(2))) / 2, 5);
-    const byBatch = F.sigmoidCrossEntropyLoss(tensor([0, 0], [2, 1]), tensor([1, 1], [2, 1]), { normalize: false });
-    expect(byBatch.item()).toBeCloseTo(Math.LN2, 6);
+    // Unnormalised (FPN RPN levels): the plain sum times the scale.
+    const summed = F.sigmoidCrossEntropyLoss(tensor([0, 0], [2, 1]), tensor([1, -1], [2, 1]), { normalize: false, scale: 0.5 });
+    expect(summed.item()).toBeCloseTo(Math.LN2 * 0.5, 6);
   });
 
   test('SoftmaxWithLoss: mean, ignore label, per-entry weights', () => {

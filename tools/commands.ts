@@ -11,4 +11,5 @@ export const COMMANDS: ReadonlyArray<() => Register> = [
   () => (require('./weights') as { register: Register }).register,
   () => (require('./env') as { register: Register }).register,
   () => (require('./reval') as { register: Register }).register,
+  () => (require('./infer_simple') as { register: Register }).register,
 ];

@@ -80,8 +80,9 @@ function rpnProposals(model: GeneralizedRCNN, src: RoIFeatures, imInfo: Float32A
   return { rois: collected.rois, scores: collected.scores };
 }
 
-function roisTensor(rois: Float32Array): Tensor {
-  return fromArray(rois, [rois.length / 5, 5]);
+/** R×5 rois as a tensor on the model's device. */
+function roisTensor(rois: Float32Array, device: string): Tensor {
+  return fromArray(rois, [rois.length / 5, 5], { device });
 }
 
 /**
@@ -97,13 +98,13 @@ export function imDetectBbox(
   const [height, width] = im.shape;
   const imInfo = blob.imInfo.data as Float32Array;
   return inferenceMode(() => {
-    const input = fromArray(blob.blob.data as Float32Array, blob.blob.shape);
+    const input = fromArray(blob.blob.data as Float32Array, blob.blob.shape, { device: model.device });
     const features = model.features(input);
     input.dispose();
     const proposals = boxProposals === null
       ? rpnProposals(model, features, imInfo)
       : { rois: getRoisBlob(boxProposals, blob.imScale), scores: new Float32Array(boxProposals.length / 4) };
-    const rois = roisTensor(proposals.rois);
+    const rois = roisTensor(proposals.rois, model.device);
     const { clsScore, bboxPred } = model.boxes(features, rois);
     const clsProb = tidy(() => clsScore.softmax(1).data() as Float32Array);
     const deltas = bboxPred.data() as Float32Array;
@@ -136,7 +137,7 @@ export function imDetectBbox(
 export function imDetectMask(model: GeneralizedRCNN, features: RoIFeatures, imScale: number, boxes: Float32Array): Float32Array {
   return inferenceMode(() =>
     tidy(() => {
-      const rois = roisTensor(getRoisBlob(boxes, imScale));
+      const rois = roisTensor(getRoisBlob(boxes, imScale), model.device);
       return model.masks(features, rois).sigmoid().data() as Float32Array;
     }),
   );
@@ -148,7 +149,7 @@ export function imDetectKeypoints(
 ): { heatmaps: Float32Array; shape: number[] } {
   return inferenceMode(() =>
     tidy(() => {
-      const rois = roisTensor(getRoisBlob(boxes, imScale));
+      const rois = roisTensor(getRoisBlob(boxes, imScale), model.device);
       const maps = model.keypoints(features, rois);
       return { heatmaps: maps.data() as Float32Array, shape: maps.shape };
     }),

@@ -118,9 +118,9 @@ export function nllLoss(
 }
 
 /**
- * Detectron's SigmoidCrossEntropyLoss: labels 0/1 with -1 ignored; the sum over valid
- * entries is divided by their count (at least 1) when `normalize`, else by the batch
- * size (dim 0), then multiplied by `scale`.
+ * Detectron's SigmoidCrossEntropyLoss: labels 0/1 with -1 ignored; the summed loss is
+ * divided by the count of valid entries (floored at 1e-5, as the Caffe2 op does) when
+ * `normalize`, and left as a sum otherwise; then multiplied by `scale`.
  */
 export function sigmoidCrossEntropyLoss(
   logits: Tensor, labels: Tensor, o: { normalize?: boolean; scale?: number } = {},
@@ -129,7 +129,7 @@ export function sigmoidCrossEntropyLoss(
     const valid = labels.ne(-1).to(logits.dtype);
     const targets = labels.clamp(0, null).to(logits.dtype);
     const total = bceWithLogits(logits, targets, valid, 'sum');
-    const normalizer = (o.normalize ?? true) ? Math.max(valid.sum().item(), 1) : logits.size(0);
+    const normalizer = (o.normalize ?? true) ? Math.max(valid.sum().item(), 1e-5) : 1;
     return total.mul((o.scale ?? 1) / normalizer);
   });
 }

@@ -72,6 +72,12 @@ export abstract class Module {
     for (const [, p] of this.namedParameters()) p.trainable = flag && p.kind !== 'affine';
   }
 
+  /** Where the parameters live ('cpu' for a module without any). */
+  get device(): string {
+    const first = this.namedParameters()[0];
+    return first === undefined ? 'cpu' : first[1].tensor.device;
+  }
+
   train(flag = true): this {
     this.training = flag;
     for (const child of this.children.values()) child.train(flag);
