@@ -22,6 +22,11 @@ export interface LoadReport {
   mismatched: string[];
   /** Class-dependent head blobs skipped because their shape differs (fine-tuning). */
   skippedHeads: string[];
+  /**
+   * AffineChannel scales set to 1 because the file fused them into the preceding conv
+   * (Detectron's convert_pkl_to_pb: `X_w` pre-scaled, `X_bn_s` removed, `X_bn_b` kept).
+   */
+  fusedAffine: string[];
 }
 
 export interface LoadOptions {
@@ -52,6 +57,11 @@ function findBlob(blobs: Map<string, NdArray>, name: string): [string, NdArray] 
   return null;
 }
 
+/** An AffineChannel scale `X_bn_s` absent where its bias `X_bn_b` is present: a fused export. */
+function isFusedAffineScale(name: string, p: Parameter, blobs: Map<string, NdArray>): boolean {
+  return p.kind === 'affine' && name.endsWith('_bn_s') && blobs.has(`${name.slice(0, -2)}_b`);
+}
+
 function copyInto(p: Parameter, blob: NdArray): void {
   noGrad(() =>
     tidy(() => {
@@ -63,12 +73,17 @@ function copyInto(p: Parameter, blob: NdArray): void {
 
 /** Copies `blobs` into `model`'s parameters and says what did not fit. */
 export function loadDetectronWeights(model: Module, blobs: Map<string, NdArray>, o: LoadOptions = {}): LoadReport {
-  const report: LoadReport = { loaded: [], missing: [], unused: [], mismatched: [], skippedHeads: [] };
+  const report: LoadReport = { loaded: [], missing: [], unused: [], mismatched: [], skippedHeads: [], fusedAffine: [] };
   const used = new Set<string>();
   for (const [name, p] of model.detectronWeightMapping()) {
     const found = findBlob(blobs, name);
     if (found === null) {
-      report.missing.push(name);
+      if (isFusedAffineScale(name, p, blobs)) {
+        noGrad(() => p.tensor.fill_(1));
+        report.fusedAffine.push(name);
+      } else {
+        report.missing.push(name);
+      }
       continue;
     }
     const [blobName, blob] = found;
