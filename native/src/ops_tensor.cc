@@ -24,6 +24,18 @@ Napi::Value OutList(const Args& a, const std::vector<at::Tensor>& ts) {
   return out;
 }
 
+// Advanced-indexing list: tensors, or null for a dimension taken whole.
+c10::List<c10::optional<at::Tensor>> IndexList(const Args& a, size_t i) {
+  Napi::Array list = a.Array(i);
+  c10::List<c10::optional<at::Tensor>> indices;
+  for (uint32_t k = 0; k < list.Length(); ++k) {
+    Napi::Value v = list.Get(k);
+    if (v.IsNull() || v.IsUndefined()) indices.push_back(c10::nullopt);
+    else indices.push_back(TensorHandle::From(v, "index"));
+  }
+  return indices;
+}
+
 at::TensorOptions Options(const Args& a, size_t dtype_index, size_t device_index) {
   return at::TensorOptions().dtype(a.DType(dtype_index)).device(a.Device(device_index));
 }
@@ -196,26 +208,12 @@ void RegisterTensorOps(Napi::Env env, Napi::Object e) {
   // entry keeps that dimension whole.
   Export(env, e, "index", [](const Napi::CallbackInfo& i) {
     Args a(i);
-    Napi::Array list = a.Array(1);
-    c10::List<c10::optional<at::Tensor>> indices;
-    for (uint32_t k = 0; k < list.Length(); ++k) {
-      Napi::Value v = list.Get(k);
-      if (v.IsNull() || v.IsUndefined()) indices.push_back(c10::nullopt);
-      else indices.push_back(TensorHandle::From(v, "index"));
-    }
-    return Out(a, a.Tensor(0).index(indices));
+    return Out(a, a.Tensor(0).index(IndexList(a, 1)));
   });
   // indexPut(t, [indices], values, accumulate): out-of-place t[indices] = values.
   Export(env, e, "indexPut", [](const Napi::CallbackInfo& i) {
     Args a(i);
-    Napi::Array list = a.Array(1);
-    c10::List<c10::optional<at::Tensor>> indices;
-    for (uint32_t k = 0; k < list.Length(); ++k) {
-      Napi::Value v = list.Get(k);
-      if (v.IsNull() || v.IsUndefined()) indices.push_back(c10::nullopt);
-      else indices.push_back(TensorHandle::From(v, "index"));
-    }
-    return Out(a, a.Tensor(0).index_put(indices, a.Tensor(2), a.Bool(3)));
+    return Out(a, a.Tensor(0).index_put(IndexList(a, 1), a.Tensor(2), a.Bool(3)));
   });
 
   // In place, for optimizers and initialisers (always under no-grad in the TS layer).
