@@ -10,7 +10,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadConfig } from '../lib/core/config';
-import { imDetectAll } from '../lib/core/test';
+import { detectImage } from '../lib/core/detect';
 import { initializeModelFromCfg } from '../lib/core/test_engine';
 import { StageTimes } from '../lib/core/timers';
 import { getThreads, setThreads } from '../lib/nn/runtime';
@@ -38,13 +38,13 @@ async function benchModel(name: string, config: string, arch: string, images: st
   const cfg = loadConfig(path.join(ROOT, 'configs/12_2017_baselines', config));
   const model = initializeModelFromCfg(cfg, weights(arch));
   const warm = await imread(images[0]);
-  imDetectAll(model, warm); // first call pays for mkldnn's primitive creation
+  detectImage(model, warm); // first call pays for mkldnn's primitive creation
   const times = new StageTimes();
   let peak = process.memoryUsage().rss;
   const start = process.hrtime.bigint();
   for (const file of images) {
     const im = await imread(file);
-    imDetectAll(model, im, null, times);
+    detectImage(model, im, times);
     peak = Math.max(peak, process.memoryUsage().rss);
   }
   const perImage = Number(process.hrtime.bigint() - start) / 1e6 / images.length;

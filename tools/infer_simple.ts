@@ -10,7 +10,7 @@ import { loadConfig } from '../lib/core/config';
 import type { ImageDetections } from '../lib/core/detections';
 import { resolveWeights } from '../lib/core/model_zoo';
 import { cocoResultsForImage, CocoResult, writeCocoResults, writeGoldenLayout, ImageResult } from '../lib/core/results_io';
-import { imDetectAll } from '../lib/core/test';
+import { detectImage } from '../lib/core/detect';
 import { initializeModelFromCfg } from '../lib/core/test_engine';
 import { StageTimes } from '../lib/core/timers';
 import { setThreads } from '../lib/nn/runtime';
@@ -126,7 +126,7 @@ async function processImage(
     const decoded = await report.timer('decode').time(() => decodeImage(bytes, file));
     for (const w of decoded.warnings) report.log(`warning: ${file}: ${w}`);
     const times = new StageTimes();
-    const { debug: _debug, ...dets } = imDetectAll(model, decoded.image, null, times);
+    const dets = detectImage(model, decoded.image, times);
     report.addStages(times);
     await report.timer('vis').time(() => writeVisOneImage(decoded.image, file, o.outputDir, dets, {
       thresh: o.thresh, kpThresh: o.kpThresh, format: o.outputExt, alwaysOut: o.alwaysOut,

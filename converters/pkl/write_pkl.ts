@@ -8,13 +8,34 @@
 import { DTYPE_BYTES, numel, type DType, type NdArray } from '../../lib/utils/ndarray';
 import { writeFileAtomic, type AtomicIo, type FileSink } from './atomic_write';
 import { OP } from './opcodes';
-import { latin1Bytes } from './python_objects';
+import { latin1Bytes, PyFloat } from './python_objects';
+
+/**
+ * A Python value for an extra top-level key (checkpoints' training state): None, bool, int
+ * (an integral number or a bigint), float (a non-integral number, or any number boxed in
+ * PyFloat), str (unicode), a numpy array, a list, or a dict with str keys.
+ */
+export type PklValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | PyFloat
+  | string
+  | NdArray
+  | readonly PklValue[]
+  | ReadonlyMap<string, PklValue>;
 
 export interface PklToWrite {
   blobs: ReadonlyMap<string, NdArray>;
   /** Written as further blobs; every name must end in `_momentum`. */
   momentum?: ReadonlyMap<string, NdArray>;
   cfg?: string | null;
+  /**
+   * Further top-level entries after 'blobs' and 'cfg' (e.g. a checkpoint's training state).
+   * Detectron's loader ignores keys it does not know, so the file stays a valid weights file.
+   */
+  extra?: ReadonlyMap<string, PklValue>;
 }
 
 export interface WritePklOptions {
@@ -31,6 +52,12 @@ export function writePkl(path: string, weights: PklToWrite, options: WritePklOpt
   const entries = blobEntries(weights, path);
   const cfg = weights.cfg ?? null;
   if (layout === 'flat' && cfg !== null) throw new Error(`cannot write ${path}: the flat layout has no place for a cfg`);
+  const extra = [...(weights.extra ?? [])];
+  if (layout === 'flat' && extra.length > 0) throw new Error(`cannot write ${path}: the flat layout has no place for extra keys`);
+  for (const [key, value] of extra) {
+    if (key === 'blobs' || key === 'cfg') throw new Error(`cannot write ${path}: extra key '${key}' is reserved`);
+    checkValue(value, `'${key}'`, path, 0);
+  }
   writeFileAtomic(
     path,
     (sink) => {
@@ -41,8 +68,28 @@ export function writePkl(path: string, weights: PklToWrite, options: WritePklOpt
       } else {
         const top: Array<() => void> = [() => p.topEntry('blobs', () => p.dict(entries.length, (i) => p.blobEntry(entries[i])))];
         if (cfg !== null) top.push(() => p.topEntry('cfg', () => p.name(cfg)));
+        for (const [key, value] of extra) top.push(() => p.topEntry(key, () => p.value(value)));
         p.dict(top.length, (i) => top[i]());
       }
+      p.op(OP.STOP);
+    },
+    options.io,
+  );
+}
+
+/**
+ * Writes one Python value (see PklValue) as a protocol-2 pickle, atomically, after checking it
+ * all: Detectron's save_object for objects that are not weights, such as test_net's
+ * detections.pkl ({'all_boxes': [[ndarray]], 'all_segms': ..., 'all_keyps': ..., 'cfg': yaml}).
+ */
+export function writePickle(path: string, value: PklValue, options: { io?: AtomicIo } = {}): void {
+  checkValue(value, 'the value', path, 0);
+  writeFileAtomic(
+    path,
+    (sink) => {
+      const p = new PickleWriter(sink);
+      p.op(OP.PROTO, 2);
+      p.value(value);
       p.op(OP.STOP);
     },
     options.io,
@@ -91,6 +138,27 @@ export function checkArray(name: string, array: NdArray, path: string): NdArray 
     bad(`has ${array.data.length} values but shape [${array.shape.join(', ')}] needs ${numel(array.shape)}`);
   }
   return array;
+}
+
+const MAX_DEPTH = 32;
+
+function isNdArray(value: PklValue): value is NdArray {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Map) && !(value instanceof PyFloat);
+}
+
+/** Refuses what the writer cannot represent before the first byte is written. */
+function checkValue(value: PklValue, where: string, path: string, depth: number): void {
+  if (depth > MAX_DEPTH) throw new Error(`cannot write ${path}: ${where} is nested more than ${MAX_DEPTH} deep`);
+  if (Array.isArray(value)) {
+    value.forEach((v: PklValue, i: number) => checkValue(v, `${where}[${i}]`, path, depth + 1));
+  } else if (value instanceof Map) {
+    for (const [k, v] of value) {
+      if (typeof k !== 'string') throw new Error(`cannot write ${path}: ${where} has a non-string key`);
+      checkValue(v, `${where}['${k}']`, path, depth + 1);
+    }
+  } else if (isNdArray(value)) {
+    checkArray(where, value, path);
+  }
 }
 
 /** numpy's (descr, byte order) for each dtype, as `np.dtype(x).__reduce__()` gives them. */
@@ -222,6 +290,64 @@ class PickleWriter {
     const { buffer, byteOffset } = array.data;
     this.py2str(new Uint8Array(buffer, byteOffset, array.data.length * DTYPE_BYTES[array.dtype]));
     this.op(OP.TUPLE, OP.BUILD);
+  }
+
+  /** A Python float (8-byte big-endian double). */
+  float(value: number): void {
+    const b = new Uint8Array(9);
+    b[0] = OP.BINFLOAT;
+    new DataView(b.buffer).setFloat64(1, value, false);
+    this.sink.write(b);
+  }
+
+  /** Any int: BININT* when it fits, else LONG1 (little-endian two's complement). */
+  bigInt(value: bigint): void {
+    if (value >= -0x80000000n && value <= 0x7fffffffn) {
+      this.int(Number(value));
+      return;
+    }
+    const bytes: number[] = [];
+    let v = value;
+    for (;;) {
+      const byte = Number(BigInt.asUintN(8, v));
+      bytes.push(byte);
+      v >>= 8n;
+      // Done when the rest is pure sign extension of the last byte written.
+      if ((v === 0n && (byte & 0x80) === 0) || (v === -1n && (byte & 0x80) !== 0)) break;
+    }
+    this.op(OP.LONG1, bytes.length, ...bytes);
+  }
+
+  /** A value of an extra top-level key; see PklValue. */
+  value(value: PklValue): void {
+    if (value === null) this.op(OP.NONE);
+    else if (value === true) this.op(OP.NEWTRUE);
+    else if (value === false) this.op(OP.NEWFALSE);
+    else if (typeof value === 'bigint') this.bigInt(value);
+    else if (typeof value === 'number') {
+      // JS has one number type: integral values are Python ints, the rest floats (box in PyFloat to force a float).
+      if (Number.isInteger(value)) this.bigInt(BigInt(value));
+      else this.float(value);
+    } else if (value instanceof PyFloat) this.float(value.value);
+    else if (typeof value === 'string') this.unicode(value);
+    else if (Array.isArray(value)) this.list(value);
+    else if (value instanceof Map) {
+      const entries = [...(value as ReadonlyMap<string, PklValue>)];
+      this.dict(entries.length, (i) => {
+        this.unicode(entries[i][0]);
+        this.value(entries[i][1]);
+      });
+    } else this.array(value as NdArray);
+  }
+
+  private list(items: readonly PklValue[]): void {
+    this.op(OP.EMPTY_LIST);
+    this.put();
+    for (let start = 0; start < items.length; start += BATCH) {
+      this.op(OP.MARK);
+      for (let i = start; i < Math.min(items.length, start + BATCH); i++) this.value(items[i]);
+      this.op(OP.APPENDS);
+    }
   }
 
   blobEntry([name, array]: Entry): void {

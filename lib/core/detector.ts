@@ -10,10 +10,10 @@
 import { loadConfig } from './config';
 import type { ImageDetections } from './detections';
 import { resolveWeights, ResolveWeightsOptions } from './model_zoo';
-import { imDetectAll } from './test';
+import { detectImage } from './detect';
 import { initializeModelFromCfg } from './test_engine';
 import { StageTimes } from './timers';
-import type { GeneralizedRCNN } from '../modeling/model_builder';
+import type { DetectionModel } from '../modeling/build';
 import type { Cfg } from '../modeling/config_types';
 import { setThreads } from '../nn/runtime';
 import { decodeImage, imread } from '../utils/image_io';
@@ -35,7 +35,7 @@ export interface DetectorOptions {
 export type ImageInput = string | Uint8Array | NdArray;
 
 export class Detector {
-  private constructor(readonly cfg: Cfg, readonly model: GeneralizedRCNN, readonly weightsFile: string) {}
+  private constructor(readonly cfg: Cfg, readonly model: DetectionModel, readonly weightsFile: string) {}
 
   static async load(o: DetectorOptions): Promise<Detector> {
     if (o.threads !== undefined) setThreads(o.threads);
@@ -47,13 +47,17 @@ export class Detector {
   /** Detections above TEST.SCORE_THRESH, in Detectron's order; `times` collects stage timings. */
   async detect(image: ImageInput, times?: StageTimes): Promise<ImageDetections> {
     const pixels = await toPixels(image);
-    const { debug: _debug, ...result } = imDetectAll(this.model, pixels, null, times);
-    return result;
+    return stripDebug(detectImage(this.model, pixels, times));
   }
 
   dispose(): void {
     this.model.dispose();
   }
+}
+
+/** The public result: what the test path returns without its debugging extras. */
+function stripDebug(r: ImageDetections): ImageDetections {
+  return { height: r.height, width: r.width, imScale: r.imScale, detections: r.detections };
 }
 
 async function toPixels(image: ImageInput): Promise<NdArray> {

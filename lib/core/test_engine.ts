@@ -5,7 +5,7 @@
  */
 import { loadWeights } from '../../converters/weights';
 import { loadDetectronWeights, LoadReport } from '../modeling/detectron_weights';
-import { GeneralizedRCNN } from '../modeling/model_builder';
+import { buildModel, DetectionModel } from '../modeling/build';
 import type { Cfg } from '../modeling/config_types';
 import { checkDevice } from '../nn/dtype';
 import { native } from '../nn/native';
@@ -32,9 +32,9 @@ export function checkDeviceAvailable(device: string): string {
 }
 
 /** A model with `weightsFile` loaded, every parameter of the config's model provided. */
-export function initializeModelFromCfg(cfg: Cfg, weightsFile: string, o: InitializeOptions = {}): GeneralizedRCNN {
+export function initializeModelFromCfg(cfg: Cfg, weightsFile: string, o: InitializeOptions = {}): DetectionModel {
   const device = checkDeviceAvailable(o.device ?? 'cpu');
-  const model = new GeneralizedRCNN(cfg);
+  const model = buildModel(cfg);
   try {
     const weights = loadWeights(weightsFile);
     const report = loadDetectronWeights(model, weights.blobs, { strict: true, source: weightsFile });
