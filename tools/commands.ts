@@ -12,4 +12,6 @@ export const COMMANDS: ReadonlyArray<() => Register> = [
   () => (require('./env') as { register: Register }).register,
   () => (require('./reval') as { register: Register }).register,
   () => (require('./infer_simple') as { register: Register }).register,
+  () => (require('./train_net') as { register: Register }).register,
+  () => (require('./test_net') as { register: Register }).register,
 ];

@@ -12,12 +12,14 @@ import type { RoIFeatures } from '../modeling/roi_xform';
 import { collectAndDistributeFpnRpnProposals } from '../ops/collect_and_distribute_fpn_rpn_proposals';
 import { generateProposals, ProposalOptions } from '../ops/generate_proposals';
 import { getImageBlob, ImageBlob } from '../utils/blob';
+import { roundHalfEven } from '../utils/cv2_resize';
 import type { SoftNmsMethod, BoxVotingScoring } from '../utils/boxes';
 import type { NdArray } from '../utils/ndarray';
 import type { Detection, ImageDetections } from './detections';
 import {
   boxResultsWithNmsAndLimit, getRoisBlob, keypointResults, predictBoxes, segmResults,
 } from './test_postprocess';
+import { ConvBody, imDetectBboxAug, imDetectKeypointsAug, imDetectMaskAug } from './test_aug';
 import { StageTimes } from './timers';
 
 /** What the first stages computed, for debugging and the golden checks. */
@@ -32,7 +34,8 @@ export interface BoxStageDebug {
   bboxPred: Float32Array;
 }
 
-interface BoxStage {
+/** im_detect_bbox's outputs; `features` are the conv body's, to be disposed by the caller. */
+export interface BoxStage {
   scores: Float32Array;
   boxes: Float32Array;
   imScale: number;
@@ -85,6 +88,47 @@ function roisTensor(rois: Float32Array, device: string): Tensor {
   return fromArray(rois, [rois.length / 5, 5], { device });
 }
 
+/** Rows `index` of an R×cols array. */
+function takeRows(a: Float32Array, index: Int32Array, cols: number): Float32Array {
+  const out = new Float32Array(index.length * cols);
+  index.forEach((i, t) => out.set(a.subarray(i * cols, (i + 1) * cols), t * cols));
+  return out;
+}
+
+/**
+ * im_detect_bbox's DEDUP_BOXES for precomputed proposals: rois whose np.round(roi × dedup) rows
+ * hash alike (· [1, 1e3, 1e6, 1e9, 1e12], exact in double) are one RoI. As np.unique with
+ * return_index / return_inverse: the unique rois in ascending hash order, each the first of its
+ * kind, and for every roi the position of its representative.
+ */
+function dedupRois(rois: Float32Array, dedup: number): { index: Int32Array; inverse: Int32Array } {
+  const r = rois.length / 5;
+  const s = Math.fround(dedup);
+  const v = [1, 1e3, 1e6, 1e9, 1e12];
+  const hashes = new Float64Array(r);
+  for (let i = 0; i < r; i++) {
+    let h = 0;
+    for (let c = 0; c < 5; c++) h += roundHalfEven(Math.fround(rois[5 * i + c] * s)) * v[c];
+    hashes[i] = h;
+  }
+  const order = Array.from({ length: r }, (_, i) => i).sort((a, b) => hashes[a] - hashes[b] || a - b);
+  const index: number[] = [];
+  const inverse = new Int32Array(r);
+  order.forEach((i, t) => {
+    if (t === 0 || hashes[i] !== hashes[order[t - 1]]) index.push(i);
+    inverse[i] = index.length - 1;
+  });
+  return { index: Int32Array.from(index), inverse };
+}
+
+/** [0, x1, y1, x2, y2] rows for R×4 boxes, as rois at scale 1 (predictBoxes then returns them unchanged). */
+function boxesAsRois(boxes: Float32Array): Float32Array {
+  const r = boxes.length / 4;
+  const out = new Float32Array(5 * r);
+  for (let i = 0; i < r; i++) out.set(boxes.subarray(4 * i, 4 * i + 4), 5 * i + 1);
+  return out;
+}
+
 /**
  * im_detect_bbox: class scores R×C and class boxes R×4C in image pixels for the RPN's
  * proposals, or for `boxProposals` (R×4 image boxes) when given. Keeps the conv features
@@ -101,24 +145,42 @@ export function imDetectBbox(
     const input = fromArray(blob.blob.data as Float32Array, blob.blob.shape, { device: model.device });
     const features = model.features(input);
     input.dispose();
-    const proposals = boxProposals === null
-      ? rpnProposals(model, features, imInfo)
-      : { rois: getRoisBlob(boxProposals, blob.imScale), scores: new Float32Array(boxProposals.length / 4) };
+    let proposals: { rois: Float32Array; scores: Float32Array };
+    // Detectron regresses from rois / im_scale with its own RPN and from the given image boxes
+    // themselves otherwise (not their float32 round trip through the network scale)
+    let regressFrom: { rois: Float32Array; scale: number };
+    let inverse: Int32Array | null = null;
+    if (boxProposals === null) {
+      proposals = rpnProposals(model, features, imInfo);
+      regressFrom = { rois: proposals.rois, scale: blob.imScale };
+    } else {
+      let boxes = boxProposals;
+      let rois = getRoisBlob(boxes, blob.imScale);
+      if (cfg.DEDUP_BOXES > 0 && !cfg.MODEL.FASTER_RCNN) {
+        const unique = dedupRois(rois, cfg.DEDUP_BOXES);
+        rois = takeRows(rois, unique.index, 5);
+        boxes = takeRows(boxes, unique.index, 4);
+        inverse = unique.inverse;
+      }
+      proposals = { rois, scores: new Float32Array(rois.length / 5) };
+      regressFrom = cfg.MODEL.FASTER_RCNN ? { rois, scale: blob.imScale } : { rois: boxesAsRois(boxes), scale: 1 };
+    }
     const rois = roisTensor(proposals.rois, model.device);
     const { clsScore, bboxPred } = model.boxes(features, rois);
     const clsProb = tidy(() => clsScore.softmax(1).data() as Float32Array);
     const deltas = bboxPred.data() as Float32Array;
     dispose([rois, clsScore, bboxPred]);
     const numClasses = cfg.MODEL.NUM_CLASSES;
-    const boxes = predictBoxes(proposals.rois, blob.imScale, deltas, numClasses, height, width, {
+    const boxes = predictBoxes(regressFrom.rois, regressFrom.scale, deltas, numClasses, height, width, {
       bboxReg: cfg.TEST.BBOX_REG,
       clsAgnosticBboxReg: cfg.MODEL.CLS_AGNOSTIC_BBOX_REG,
       bboxRegWeights: cfg.MODEL.BBOX_REG_WEIGHTS as unknown as [number, number, number, number],
       bboxXformClip: cfg.BBOX_XFORM_CLIP,
     });
     return {
-      scores: clsProb,
-      boxes,
+      // deduplicated rois' predictions back to every proposal
+      scores: inverse === null ? clsProb : takeRows(clsProb, inverse, numClasses),
+      boxes: inverse === null ? boxes : takeRows(boxes, inverse, 4 * numClasses),
       imScale: blob.imScale,
       features,
       debug: {
@@ -180,21 +242,36 @@ export interface DetectResult extends ImageDetections {
   debug: BoxStageDebug;
 }
 
-/** im_detect_all without test-time augmentation. */
+/**
+ * im_detect_all, with test-time augmentation where TEST.BBOX_AUG / MASK_AUG / KPS_AUG enable it
+ * (test_aug.ts).
+ */
 export function imDetectAll(
   model: GeneralizedRCNN, im: NdArray, boxProposals: Float32Array | null = null, times = new StageTimes(),
 ): DetectResult {
   const cfg = model.cfg;
   const [height, width] = im.shape;
-  const stage = times.time('im_detect_bbox', () =>
-    imDetectBbox(model, im, cfg.TEST.SCALE, cfg.TEST.MAX_SIZE, boxProposals));
+  const stage = times.time('im_detect_bbox', () => (cfg.TEST.BBOX_AUG.ENABLED
+    ? imDetectBboxAug(model, im, boxProposals)
+    : imDetectBbox(model, im, cfg.TEST.SCALE, cfg.TEST.MAX_SIZE, boxProposals)));
+  // Detectron's heads read whatever conv features its workspace last computed: the identity
+  // pass's, except after an augmented mask stage, whose last pass leaves its own (transformed
+  // image) features for a keypoint head run without augmentation. `live` holds those.
+  let live: ConvBody | null = null;
   try {
     const res = times.time('misc_bbox', () => boxResults(cfg, stage.scores, stage.boxes));
     let clsBoxes = res.clsBoxes;
     const n = res.scores.length;
     let segms: ReturnType<typeof segmResults> | null = null;
     if (cfg.MODEL.MASK_ON && n > 0) {
-      const masks = times.time('im_detect_mask', () => imDetectMask(model, stage.features, stage.imScale, res.boxes));
+      const masks = times.time('im_detect_mask', () => {
+        if (!cfg.TEST.MASK_AUG.ENABLED) return imDetectMask(model, stage.features, stage.imScale, res.boxes);
+        const aug = imDetectMaskAug(model, im, res.boxes, {
+          identity: stage, keepLast: cfg.MODEL.KEYPOINTS_ON && !cfg.TEST.KPS_AUG.ENABLED,
+        });
+        live = aug.last;
+        return aug.masks;
+      });
       segms = times.time('misc_mask', () => segmResults(clsBoxes, masks, res.boxes, height, width, {
         resolution: cfg.MRCNN.RESOLUTION,
         clsSpecificMask: cfg.MRCNN.CLS_SPECIFIC_MASK,
@@ -203,7 +280,10 @@ export function imDetectAll(
     }
     let keyps: Float32Array[][] | null = null;
     if (cfg.MODEL.KEYPOINTS_ON && n > 0) {
-      const maps = times.time('im_detect_keypoints', () => imDetectKeypoints(model, stage.features, stage.imScale, res.boxes));
+      const maps = times.time('im_detect_keypoints', () => (cfg.TEST.KPS_AUG.ENABLED
+        ? imDetectKeypointsAug(model, im, res.boxes, { identity: stage })
+        // with the identity pass's im_scale, as Detectron
+        : imDetectKeypoints(model, (live ?? stage).features, stage.imScale, res.boxes)));
       const kp = times.time('misc_keypoints', () => keypointResults(clsBoxes, maps.heatmaps, maps.shape, res.boxes, {
         nmsOks: cfg.KRCNN.NMS_OKS,
         inferenceMinSize: cfg.KRCNN.INFERENCE_MIN_SIZE,
@@ -218,6 +298,7 @@ export function imDetectAll(
     };
   } finally {
     dispose(stage.features.features);
+    if (live !== null) dispose((live as ConvBody).features.features);
   }
 }
 

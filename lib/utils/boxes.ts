@@ -115,7 +115,7 @@ export function meanF32(a: ArrayLike<number>): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// numpy's float32 exp.
+// numpy's float32 exp and log (its AVX2/AVX512F kernels), with the fused multiply-adds they use.
 
 const bitsView = new DataView(new ArrayBuffer(4));
 

@@ -1,0 +1,96 @@
+/**
+ * `detectron train_net`: training with Detectron.pytorch's flags and Detectron's recipe
+ * (lib/core/train.ts).
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { trainModel } from '../lib/core/train';
+import { setThreads } from '../lib/nn/runtime';
+import { addThreadsOption } from './common_options';
+
+function int(name: string, min: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got '${v}'`);
+    return n;
+  };
+}
+
+function float(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got '${v}'`);
+    return n;
+  };
+}
+
+/** Detectron.pytorch's default --lr_decay_epochs. */
+const DEFAULT_DECAY: number[] = [4, 5];
+
+/** Commander keeps underscores: --load_ckpt arrives as load_ckpt (only dashes camel-case). */
+interface TrainNetFlags {
+  dataset: string;
+  imageDir?: string;
+  cfg: string;
+  set: string[];
+  bs?: number;
+  nw: number;
+  iter_size: number;
+  epochs: number;
+  lr_decay_epochs: number[];
+  lr?: number;
+  lr_decay_gamma?: number;
+  resume: boolean;
+  load_ckpt?: string;
+  load_detectron?: string;
+  use_tfboard: boolean;
+  output_dir?: string;
+  disp_interval: number;
+  ckpt_num_per_epoch: number;
+  device: string;
+  threads?: number;
+  seed?: number;
+  max_steps?: number;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('train_net')
+    .description("train a model with Detectron's recipe, epoch-based (Detectron.pytorch's tools/train_net.py)")
+    .requiredOption('--dataset <name>', 'a dataset catalog name (coco_2017_train, ...) or a COCO annotation file')
+    .option('--image-dir <dir>', "the images of an annotation-file --dataset")
+    .requiredOption('--cfg <file>', 'Detectron YAML config')
+    .option('--set <KEY VALUE...>', 'config overrides', [])
+    .option('--bs <n>', 'images per minibatch (default: TRAIN.IMS_PER_BATCH × NUM_GPUS of the config); the LR scales linearly', int('--bs', 1))
+    .option('--nw <n>', 'worker threads decoding images and building targets', int('--nw', 0), 0)
+    .option('--iter_size <n>', 'minibatches whose gradients are summed per SGD step', int('--iter_size', 1), 1)
+    .option('--epochs <n>', 'epochs to train', int('--epochs', 1), 6)
+    .option('--lr_decay_epochs <epochs...>', 'epochs (0-indexed) at whose start the LR decays', (v: string, prev: number[] | undefined) => {
+      const n = int('--lr_decay_epochs', 0)(v);
+      return prev === undefined || prev === DEFAULT_DECAY ? [n] : [...prev, n];
+    }, DEFAULT_DECAY)
+    .option('--lr <lr>', 'base learning rate (overrides the config and the linear scaling)', float('--lr'))
+    .option('--lr_decay_gamma <g>', 'LR decay factor (default SOLVER.GAMMA)', float('--lr_decay_gamma'))
+    .option('--resume', 'continue from --load_ckpt (or the newest checkpoint in --output_dir) exactly', false)
+    .option('--load_ckpt <file>', 'start from a checkpoint')
+    .option('--load_detectron <weights>', 'start from Detectron weights: ImageNet or model-zoo .pkl, path, URL or name')
+    .option('--use_tfboard', 'write TensorBoard event files', false)
+    .option('--output_dir <dir>', 'where checkpoints, logs and model_final.pkl go')
+    .option('--disp_interval <n>', 'iterations between log lines', int('--disp_interval', 1), 20)
+    .option('--ckpt_num_per_epoch <n>', 'checkpoints per epoch', int('--ckpt_num_per_epoch', 1), 1)
+    .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
+    .option('--seed <n>', 'random seed (default RNG_SEED)', int('--seed', 0))
+    .option('--max_steps <n>', 'stop after this many SGD steps', int('--max_steps', 1));
+  addThreadsOption(cmd).action(async (f: TrainNetFlags) => {
+    if (f.threads !== undefined) setThreads(f.threads);
+    const dataset = f.dataset;
+    const result = await trainModel({
+      cfg: f.cfg, datasets: dataset.includes(',') ? dataset.split(',') : [dataset], imageDir: f.imageDir,
+      overrides: f.set, batchSize: f.bs, iterSize: f.iter_size, numWorkers: f.nw, epochs: f.epochs,
+      lrDecayEpochs: f.lr_decay_epochs, lr: f.lr, lrDecayGamma: f.lr_decay_gamma, resume: f.resume,
+      loadCkpt: f.load_ckpt, loadDetectron: f.load_detectron, useTfboard: f.use_tfboard, outputDir: f.output_dir,
+      dispInterval: f.disp_interval, ckptNumPerEpoch: f.ckpt_num_per_epoch, device: f.device, seed: f.seed,
+      maxSteps: f.max_steps,
+    });
+    process.stderr.write(`trained ${result.steps} steps (${result.secondsPerStep.toFixed(2)} s/step); final weights: ${result.finalWeights}\n`);
+  });
+}
