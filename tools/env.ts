@@ -1,7 +1,6 @@
 /** `detectron env`: what a bug report needs about this installation. */
 import type { Command } from 'commander';
-import { envReport, EnvReport, setThreads } from '../lib/nn/runtime';
-import { addThreadsOption, ThreadsOptions } from './common_options';
+import { envReport, EnvReport } from '../lib/nn/runtime';
 
 export function formatEnv(r: EnvReport): string {
   const lines = [
@@ -19,13 +18,12 @@ export function formatEnv(r: EnvReport): string {
 }
 
 export function register(program: Command): void {
-  const cmd = program
+  program
     .command('env')
     .description('print libtorch, CUDA, BLAS and thread information for bug reports')
-    .option('--json', 'print one JSON object');
-  addThreadsOption(cmd).action((opts: ThreadsOptions & { json?: boolean }) => {
-    setThreads(opts.threads);
-    const report = envReport();
-    process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : formatEnv(report) + '\n');
-  });
+    .option('--json', 'print one JSON object')
+    .action((opts: { json?: boolean }) => {
+      const report = envReport();
+      process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : formatEnv(report) + '\n');
+    });
 }

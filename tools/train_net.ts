@@ -4,7 +4,6 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { trainModel } from '../lib/core/train';
-import { setThreads } from '../lib/nn/runtime';
 import { addThreadsOption } from './common_options';
 
 function int(name: string, min: number): (v: string) => number {
@@ -81,7 +80,6 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed (default RNG_SEED)', int('--seed', 0))
     .option('--max_steps <n>', 'stop after this many SGD steps', int('--max_steps', 1));
   addThreadsOption(cmd).action(async (f: TrainNetFlags) => {
-    if (f.threads !== undefined) setThreads(f.threads);
     const dataset = f.dataset;
     const result = await trainModel({
       cfg: f.cfg, datasets: dataset.includes(',') ? dataset.split(',') : [dataset], imageDir: f.imageDir,

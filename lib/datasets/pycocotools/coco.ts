@@ -386,7 +386,8 @@ function checkBox(v: unknown, where: string): number[] {
   if (!Array.isArray(v) || v.length !== 4 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
     throw new Error(`${where}: bbox must be 4 finite numbers [x, y, w, h], got ${describe(v)}`);
   }
-  if (v[2] < 0 || v[3] < 0) throw new Error(`${where}: bbox has negative width or height: ${describe(v)}`);
+  // A negative width or height is kept, as pycocotools keeps it: Detectron's RetinaNet can emit
+  // such boxes (x2 slightly left of x1 after the division by im_scale) and evaluates them.
   return v as number[];
 }
 
