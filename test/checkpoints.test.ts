@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { nodeIo, type AtomicIo } from '../converters/pkl/atomic_write';
+import { nodeIo, type AtomicIo } from '../lib/utils/atomic_write';
 import { loadWeights } from '../converters/weights';
 import { dumpCfgYaml, getDefaultConfig } from '../lib/core/config';
 import { MomentumSGD, sgdOptionsFromCfg } from '../lib/modeling/optimizer';

@@ -14,7 +14,7 @@ import { readPkl, readPklBytes } from '../converters/pkl/read_pkl';
 import { unpickle } from '../converters/pkl/unpickler';
 import { Py2Str, PyFloat, PyTuple, type PyValue } from '../converters/pkl/python_objects';
 import { writePkl } from '../converters/pkl/write_pkl';
-import { nodeIo, type AtomicIo } from '../converters/pkl/atomic_write';
+import { nodeIo, type AtomicIo } from '../lib/utils/atomic_write';
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURES = path.resolve(__dirname, '../../shared/fixtures');

@@ -5,8 +5,9 @@
  * to stderr.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../converters/yaml/atomic_write';
+import { writeFileAtomicSync as writeFileAtomic } from '../lib/utils/atomic_write';
 import { convertConfigText, convertConfigTree } from '../converters/yaml/convert_tree';
 import { ConfigChange, formatChange } from '../converters/yaml/detectron_yaml';
 
@@ -26,6 +27,7 @@ function convertFile(input: string, flags: ConvertConfigFlags): void {
     report(result.changes, process.stderr);
     return;
   }
+  fs.mkdirSync(path.dirname(path.resolve(flags.output)), { recursive: true });
   writeFileAtomic(flags.output, result.text);
   report(result.changes, process.stdout);
   process.stdout.write(`${input}: ${result.changes.length} change(s) -> ${flags.output}\n`);

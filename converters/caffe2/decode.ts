@@ -8,7 +8,7 @@
  * seconds and gigabytes. Here runs of repeated fixed-width values go straight into typed arrays.
  */
 import * as protobuf from 'protobufjs';
-import { errorMessage } from '../pkl/atomic_write';
+import { errorMessage } from '../../lib/utils/atomic_write';
 import {
   emptyArgument,
   emptyTensorProto,

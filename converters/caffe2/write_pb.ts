@@ -10,7 +10,7 @@
  * encoded message is parsed as part of it), which is what lets the two be combined.
  */
 import type { NdArray } from '../../lib/utils/ndarray';
-import { writeFileAtomic, type AtomicIo, type FileSink } from '../pkl/atomic_write';
+import { writeAtomicWith, type AtomicIo, type FileSink } from '../../lib/utils/atomic_write';
 import { checkArray } from '../pkl/write_pkl';
 import { FILL_OP_FOR } from './fill_ops';
 import { ArgumentType, NetDefType, OperatorDefType, fieldIds } from './schema';
@@ -30,7 +30,7 @@ export interface WriteInitNetOptions {
 export function writeInitNet(path: string, blobs: ReadonlyMap<string, NdArray>, options: WriteInitNetOptions = {}): void {
   const entries = [...blobs].map(([name, array]): [string, NdArray] => [name, checkArray(name, array, path)]);
   for (const [name, array] of entries) checkRepresentable(name, array, path);
-  writeFileAtomic(
+  writeAtomicWith(
     path,
     (sink) => {
       sink.write(NetDefType.encode({ name: options.name ?? 'detectron_init' }).finish());

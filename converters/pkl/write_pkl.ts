@@ -6,7 +6,7 @@
  * Python 2 both read it. Array bytes are written straight from the typed arrays.
  */
 import { DTYPE_BYTES, numel, type DType, type NdArray } from '../../lib/utils/ndarray';
-import { writeFileAtomic, type AtomicIo, type FileSink } from './atomic_write';
+import { writeAtomicWith, type AtomicIo, type FileSink } from '../../lib/utils/atomic_write';
 import { OP } from './opcodes';
 import { latin1Bytes, PyFloat } from './python_objects';
 
@@ -58,7 +58,7 @@ export function writePkl(path: string, weights: PklToWrite, options: WritePklOpt
     if (key === 'blobs' || key === 'cfg') throw new Error(`cannot write ${path}: extra key '${key}' is reserved`);
     checkValue(value, `'${key}'`, path, 0);
   }
-  writeFileAtomic(
+  writeAtomicWith(
     path,
     (sink) => {
       const p = new PickleWriter(sink);
@@ -84,7 +84,7 @@ export function writePkl(path: string, weights: PklToWrite, options: WritePklOpt
  */
 export function writePickle(path: string, value: PklValue, options: { io?: AtomicIo } = {}): void {
   checkValue(value, 'the value', path, 0);
-  writeFileAtomic(
+  writeAtomicWith(
     path,
     (sink) => {
       const p = new PickleWriter(sink);

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { assertAndInferCfg, getDefaultConfig, mergeCfgFromString } from '../../lib/core/config';
-import { writeFileAtomic } from './atomic_write';
+import { writeFileAtomicSync } from '../../lib/utils/atomic_write';
 import { ConfigChange, convertDetectronYaml } from './detectron_yaml';
 
 export interface ConvertOptions {
@@ -66,7 +66,13 @@ export function convertConfigTree(inDir: string, outDir: string, options: Conver
     const converted = convertConfigText(fs.readFileSync(file, 'utf8'), file, options);
     results.push({ ...converted, output: target });
   }
-  for (const r of results) writeFileAtomic(r.output, r.text);
-  for (const c of copies) writeFileAtomic(c.to, fs.readFileSync(c.from));
+  for (const r of results) writeInto(r.output, r.text);
+  for (const c of copies) writeInto(c.to, fs.readFileSync(c.from));
   return results;
+}
+
+/** Writes a converted file, creating the output tree's folders as needed. */
+function writeInto(file: string, data: string | Uint8Array): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  writeFileAtomicSync(file, data);
 }

@@ -24,7 +24,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { AtomicIo } from '../../converters/pkl/atomic_write';
+import type { AtomicIo } from './atomic_write';
 import { ByteReader } from '../../converters/pkl/byte_reader';
 import { NumpyArray, Py2Str, PyFloat, describe, type PyDict, type PyValue } from '../../converters/pkl/python_objects';
 import { blobToNdArray } from '../../converters/pkl/blob_values';
