@@ -14,6 +14,9 @@ import { detectronPkl, FIXTURES } from './helpers/fixtures';
 const CFG = path.join(FIXTURES, 'configs/detectron/12_2017_baselines/e2e_mask_rcnn_R-50-FPN_1x.yaml');
 const ANN = path.join(FIXTURES, 'coco/annotations/instances_mini.json');
 const IMAGES = path.join(FIXTURES, 'coco/images');
+/** Training runs are long on a 2-core CPU: a generous limit, so that a busy machine does not fail them. */
+const LONG = 900_000;
+
 const SMALL = ['TRAIN.SCALES', '(256,)', 'TRAIN.MAX_SIZE', '400', 'TRAIN.USE_FLIPPED', 'False', 'SOLVER.WARM_UP_ITERS', '0',
   'TRAIN.RPN_PRE_NMS_TOP_N', '1000', 'TRAIN.RPN_POST_NMS_TOP_N', '500', 'TRAIN.BATCH_SIZE_PER_IM', '128'];
 
@@ -37,14 +40,14 @@ describe('train_net', () => {
     expect(ckpt.state?.iteration).toBe(19);
     expect(ckpt.blobs.has('fpn_inner_res5_2_sum_w')).toBe(true);
     expect(ckpt.momentum.has('fpn_inner_res5_2_sum_w_momentum')).toBe(true);
-  });
+  }, LONG);
 
   test('a run stopped and resumed gives the same losses as an uninterrupted one', async () => {
     const whole = await trainModel({ ...base('whole'), epochs: 1, ckptNumPerEpoch: 1 });
     const firstPart = await trainModel({ ...base('parts'), epochs: 1, maxSteps: 2, ckptNumPerEpoch: 5 });
     const rest = await trainModel({ ...base('parts'), epochs: 1, resume: true });
     expect(firstPart.losses.concat(rest.losses)).toEqual(whole.losses);
-  });
+  }, LONG);
 
   test('a one-epoch training run evaluates with test_net', async () => {
     const chunks: string[] = [];
@@ -68,5 +71,5 @@ describe('train_net', () => {
     // Scored with TEST.SCORE_THRESH 0, every box counts: pycocotools' summary and AP table print.
     expect(out).toMatch(/Average Precision {2}\(AP\) @\[ IoU=0\.50:0\.95 \| area= {3}all \| maxDets=100 \] = \d\.\d{3}/);
     expect(out).toContain('copypaste: Task: mask');
-  });
+  }, LONG);
 });
