@@ -4,5 +4,6 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
-  testTimeout: 120000,
+  // Model tests run whole networks on a 2-core CPU; a limit only has to catch hangs.
+  testTimeout: 600000,
 };
