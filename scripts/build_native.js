@@ -10,7 +10,7 @@ const { findLibtorch, fromSystem, multiarch } = require('./find_libtorch');
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(ROOT, 'build', 'native');
-const APT_PACKAGES = ['libtorch-dev', 'libopenblas0-pthread'];
+const APT_PACKAGES = ['libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev'];
 const APT_COMMAND = `sudo apt-get install -y --no-install-recommends ${APT_PACKAGES.join(' ')}`;
 
 function log(msg) {
@@ -47,6 +47,13 @@ function ensureOpenBlas() {
   else log(`warning: OpenBLAS is missing, so matrix products will be slow; run: sudo apt-get install -y libopenblas0-pthread`);
 }
 
+// Gloo's headers, which c10d's ProcessGroupGloo.hpp includes, for multi-process training.
+function ensureGlooHeaders() {
+  if (fs.existsSync('/usr/include/gloo/algorithm.h')) return;
+  if (isRoot() && isDebian()) aptInstall(['libgloo-dev']);
+  else log('warning: Gloo headers are missing, so multi-process training is disabled; run: sudo apt-get install -y libgloo-dev');
+}
+
 function locateLibtorch() {
   let found = findLibtorch();
   if (found) return found;
@@ -70,7 +77,10 @@ function cmakeJs(args) {
 function main() {
   const force = process.argv.includes('--force');
   const torch = locateLibtorch();
-  if (torch.source === 'system') ensureOpenBlas();
+  if (torch.source === 'system') {
+    ensureOpenBlas();
+    ensureGlooHeaders();
+  }
   log(`libtorch: ${torch.dir} (${torch.source})`);
   if (force) fs.rmSync(OUT, { recursive: true, force: true });
   const addonApi = require('node-addon-api').include_dir;

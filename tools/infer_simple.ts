@@ -10,14 +10,15 @@ import { loadConfig } from '../lib/core/config';
 import type { ImageDetections } from '../lib/core/detections';
 import { resolveWeights } from '../lib/core/model_zoo';
 import { cocoResultsForImage, CocoResult, writeCocoResults, writeGoldenLayout, ImageResult } from '../lib/core/results_io';
-import { detectImage } from '../lib/core/detect';
+import { detectImages, rpnOnlyError } from '../lib/core/detect';
 import { initializeModelFromCfg } from '../lib/core/test_engine';
 import { StageTimes } from '../lib/core/timers';
 import { setThreads } from '../lib/nn/runtime';
 import { InferenceReport } from '../lib/utils/inference_report';
 import { decodeImage, sniffFormat } from '../lib/utils/image_io';
+import type { NdArray } from '../lib/utils/ndarray';
 import { VisFormat, writeVisOneImage } from '../lib/utils/vis';
-import { addThreadsOption } from './common_options';
+import { addImsPerBatchOption, addThreadsOption, takeImsPerBatch } from './common_options';
 
 export interface InferSimpleOptions {
   cfg: string;
@@ -33,6 +34,8 @@ export interface InferSimpleOptions {
   threads?: number;
   set: string[];
   json?: string;
+  /** Images per conv-body batch (also TEST.IMS_PER_BATCH N in --set). */
+  imsPerBatch?: number;
 }
 
 function number(name: string): (v: string) => number {
@@ -81,7 +84,10 @@ function cocoFileResults(imageId: number, dets: ImageDetections, cfgKpConf: stri
 /** Runs the command; resolves to the number of images that failed. */
 export async function inferSimple(images: string[], o: InferSimpleOptions): Promise<number> {
   if (o.threads !== undefined) setThreads(o.threads);
-  const cfg = loadConfig(o.cfg, { overrides: o.set });
+  const taken = takeImsPerBatch(o.set);
+  const imsPerBatch = o.imsPerBatch ?? taken.imsPerBatch ?? 1;
+  const cfg = loadConfig(o.cfg, { overrides: taken.overrides });
+  if (cfg.MODEL.RPN_ONLY) throw rpnOnlyError(`infer_simple ${o.cfg}`);
   const weights = await resolveWeights(o.wts).catch((err: Error) => {
     throw new Error(`${err.message}\nOr pass a weights file you have: --wts /path/to/model_final.pkl`);
   });
@@ -92,10 +98,33 @@ export async function inferSimple(images: string[], o: InferSimpleOptions): Prom
   const all: ImageResult[] = [];
   let failed = 0;
   try {
-    for (const [index, file] of files.entries()) {
-      const ok = await processImage(model, cfg.KRCNN.KEYPOINT_CONFIDENCE, file, index, o, report, all);
-      if (ok === 'failed') failed++;
-      report.imageDone(file, ok !== 'failed');
+    for (let b = 0; b < files.length; b += imsPerBatch) {
+      const chunk = files.slice(b, b + imsPerBatch).map((file, k) => ({ file, index: b + k }));
+      const decoded: Array<NdArray | Outcome> = [];
+      for (const { file } of chunk) decoded.push(await readImage(file, report));
+      const ok = chunk.filter((c, k) => typeof decoded[k] !== 'string');
+      const ims = chunk.map((c, k) => decoded[k]).filter((d): d is NdArray => typeof d !== 'string');
+      const times = ims.map(() => new StageTimes());
+      let dets: ImageDetections[] | Error;
+      try {
+        dets = detectImages(model, ims, times);
+        times.forEach((t) => report.addStages(t));
+      } catch (err) {
+        dets = err as Error;
+      }
+      for (const [k, { file, index }] of chunk.entries()) {
+        const d = decoded[k];
+        let outcome: Outcome;
+        if (typeof d === 'string') outcome = d;
+        else if (dets instanceof Error) {
+          report.log(`error: ${file}: ${dets.message}`);
+          outcome = 'failed';
+        } else {
+          outcome = await writeImageResults(d, dets[ok.findIndex((c) => c.file === file && c.index === index)], cfg.KRCNN.KEYPOINT_CONFIDENCE, file, index, o, report, all);
+        }
+        if (outcome === 'failed') failed++;
+        report.imageDone(file, outcome !== 'failed');
+      }
     }
   } finally {
     model.dispose();
@@ -107,10 +136,8 @@ export async function inferSimple(images: string[], o: InferSimpleOptions): Prom
 
 type Outcome = 'done' | 'skipped' | 'failed';
 
-async function processImage(
-  model: ReturnType<typeof initializeModelFromCfg>, kpConf: string, file: string, index: number, o: InferSimpleOptions,
-  report: InferenceReport, all: ImageResult[],
-): Promise<Outcome> {
+/** The image of `file`, decoded, or why not ('skipped': not an image; 'failed': unreadable). */
+async function readImage(file: string, report: InferenceReport): Promise<NdArray | Outcome> {
   let bytes: Uint8Array;
   try {
     bytes = fs.readFileSync(file);
@@ -125,10 +152,20 @@ async function processImage(
   try {
     const decoded = await report.timer('decode').time(() => decodeImage(bytes, file));
     for (const w of decoded.warnings) report.log(`warning: ${file}: ${w}`);
-    const times = new StageTimes();
-    const dets = detectImage(model, decoded.image, times);
-    report.addStages(times);
-    await report.timer('vis').time(() => writeVisOneImage(decoded.image, file, o.outputDir, dets, {
+    return decoded.image;
+  } catch (err) {
+    report.log(`error: ${file}: ${(err as Error).message}`);
+    return 'failed';
+  }
+}
+
+/** The picture and the COCO results file of one image's detections. */
+async function writeImageResults(
+  image: NdArray, dets: ImageDetections, kpConf: string, file: string, index: number, o: InferSimpleOptions,
+  report: InferenceReport, all: ImageResult[],
+): Promise<Outcome> {
+  try {
+    await report.timer('vis').time(() => writeVisOneImage(image, file, o.outputDir, dets, {
       thresh: o.thresh, kpThresh: o.kpThresh, format: o.outputExt, alwaysOut: o.alwaysOut,
     }));
     const resultsFile = path.join(o.outputDir, `${path.basename(file)}.json`);
@@ -158,7 +195,7 @@ export function register(program: Command): void {
     .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
     .option('--set <KEY VALUE...>', 'config overrides, KEY VALUE pairs', [])
     .option('--json <file>', 'also write every detection above TEST.SCORE_THRESH in the golden layout');
-  addThreadsOption(cmd).action(async (images: string[], opts: InferSimpleOptions) => {
+  addImsPerBatchOption(addThreadsOption(cmd)).action(async (images: string[], opts: InferSimpleOptions) => {
     const failed = await inferSimple(images, opts);
     if (failed > 0) {
       process.stderr.write(`detectron: ${failed} image(s) failed\n`);

@@ -22,7 +22,8 @@ import type { EvalLog } from '../lib/datasets/task_evaluation';
 import { setThreads } from '../lib/nn/runtime';
 import type { ReportStream } from '../lib/utils/inference_report';
 import type { VisFormat } from '../lib/utils/vis';
-import { addThreadsOption } from './common_options';
+import { generateRpnOnDataset, type GenerateRpnResult } from '../lib/core/rpn_generator';
+import { addImsPerBatchOption, addThreadsOption, takeImsPerBatch } from './common_options';
 
 export interface TestNetCliOptions {
   cfg: string;
@@ -37,6 +38,8 @@ export interface TestNetCliOptions {
   device: string;
   threads?: number;
   restart?: boolean;
+  /** Images per conv-body batch (also TEST.IMS_PER_BATCH N among the overrides). */
+  imsPerBatch?: number;
 }
 
 export interface TestNetIo {
@@ -98,6 +101,8 @@ function buildConfig(file: string, overrides: readonly string[], run?: object): 
 
 export interface TestNetSummary {
   runs: TestNetResult[];
+  /** RPN-only models: Detectron's generate_rpn_on_dataset, one per dataset. */
+  proposalRuns: GenerateRpnResult[];
   /** Images that failed over all datasets. */
   failed: number;
   /** Every EXPECTED_RESULTS row passed. */
@@ -107,7 +112,9 @@ export interface TestNetSummary {
 /** Runs test_net over --dataset (or every TEST.DATASETS entry). */
 export async function testNet(opts: readonly string[], o: TestNetCliOptions, io: TestNetIo = defaultIo()): Promise<TestNetSummary> {
   if (o.threads !== undefined) setThreads(o.threads);
-  const overrides = [...opts, ...o.set];
+  const taken = takeImsPerBatch([...opts, ...o.set]);
+  const overrides = taken.overrides;
+  const imsPerBatch = o.imsPerBatch ?? taken.imsPerBatch ?? 1;
   const range = parseRange(o.range);
   const base = buildConfig(o.cfg, overrides);
   const weightsSpec = o.wts ?? (base.TEST.WEIGHTS !== '' ? base.TEST.WEIGHTS : undefined);
@@ -121,12 +128,22 @@ export async function testNet(opts: readonly string[], o: TestNetCliOptions, io:
     throw new Error(`${err.message}\nOr pass a weights file you have: --wts /path/to/model_final.pkl`);
   });
   const outputRoot = path.resolve(o.outputDir ?? base.OUTPUT_DIR);
-  const summary: TestNetSummary = { runs: [], failed: 0, expectedOk: true };
+  const summary: TestNetSummary = { runs: [], proposalRuns: [], failed: 0, expectedOk: true };
   for (const source of sources) {
     const dataset = await JsonDataset.load(source.spec);
     const run: Record<string, unknown> = { TEST: { WEIGHTS: weights, DATASETS: [dataset.name] }, OUTPUT_DIR: outputRoot };
     if (o.vis === true) run.VIS = true;
     const cfg = buildConfig(o.cfg, overrides, run);
+    if (cfg.MODEL.RPN_ONLY) {
+      // Detectron's test_net runs generate_rpn_on_dataset for RPN-only models
+      const rpn = await generateRpnOnDataset({
+        cfg, weights, dataset, outputDir: testOutputDir(outputRoot, dataset.name, cfg), range, device: o.device, imsPerBatch, log: io.log,
+        ...(io.reportStream !== undefined ? { reportStream: io.reportStream } : {}),
+      });
+      summary.proposalRuns.push(rpn);
+      summary.failed += rpn.failed.length;
+      continue;
+    }
     const result = await testNetOnDataset({
       cfg,
       weights,
@@ -137,6 +154,7 @@ export async function testNet(opts: readonly string[], o: TestNetCliOptions, io:
       visFormat: o.outputExt,
       device: o.device,
       restart: o.restart === true,
+      imsPerBatch,
       log: io.log,
       ...(io.reportStream !== undefined ? { reportStream: io.reportStream } : {}),
     });
@@ -150,7 +168,8 @@ export async function testNet(opts: readonly string[], o: TestNetCliOptions, io:
 export function register(program: Command): void {
   const cmd = program
     .command('test_net')
-    .description("run a model over a dataset, save detections.pkl and COCO results, print AP (Detectron's tools/test_net.py)")
+    .description("run a model over a dataset, save detections.pkl and COCO results, print AP (Detectron's tools/test_net.py); " +
+      'an RPN-only model saves rpn_proposals.pkl and prints its AR')
     .argument('[opts...]', 'config overrides, KEY VALUE pairs (as Detectron\'s test_net.py takes them)')
     .requiredOption('--cfg <file>', 'Detectron YAML config (original or converted)')
     .option('--wts <weights>', 'weights: a path, a URL or a model-zoo name (default: TEST.WEIGHTS)')
@@ -163,7 +182,7 @@ export function register(program: Command): void {
     .option('--set <KEY VALUE...>', 'config overrides, KEY VALUE pairs', [])
     .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
     .option('--restart', 'discard saved per-image results instead of resuming from them', false);
-  addThreadsOption(cmd).action(async (opts: string[], o: TestNetCliOptions) => {
+  addImsPerBatchOption(addThreadsOption(cmd)).action(async (opts: string[], o: TestNetCliOptions) => {
     const summary = await testNet(opts, o);
     if (summary.failed > 0) {
       process.stderr.write(`detectron: ${summary.failed} image(s) failed\n`);

@@ -4,6 +4,8 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { trainModel } from '../lib/core/train';
+import { distEnvFromProcess, initProcessGroup } from '../lib/utils/distributed';
+import { launchLocal } from '../lib/utils/distributed_launch';
 import { addThreadsOption } from './common_options';
 
 function int(name: string, min: number): (v: string) => number {
@@ -49,6 +51,7 @@ interface TrainNetFlags {
   threads?: number;
   seed?: number;
   max_steps?: number;
+  nproc: number;
 }
 
 export function register(program: Command): void {
@@ -78,17 +81,29 @@ export function register(program: Command): void {
     .option('--ckpt_num_per_epoch <n>', 'checkpoints per epoch', int('--ckpt_num_per_epoch', 1), 1)
     .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
     .option('--seed <n>', 'random seed (default RNG_SEED)', int('--seed', 0))
-    .option('--max_steps <n>', 'stop after this many SGD steps', int('--max_steps', 1));
-  addThreadsOption(cmd).action(async (f: TrainNetFlags) => {
+    .option('--max_steps <n>', 'stop after this many SGD steps', int('--max_steps', 1))
+    .option('--nproc <n>', 'data-parallel processes on this machine (c10d/Gloo); --bs is split among them', int('--nproc', 1), 1);
+  addThreadsOption(cmd).action(async (f: TrainNetFlags, self: Command) => {
     const dataset = f.dataset;
+    // Started by torchrun or by --nproc below: one rank of the job.
+    const env = distEnvFromProcess();
+    if (env === null && f.nproc > 1) {
+      // The children rerun this command line (commander keeps it, untyped, as rawArgs).
+      const raw = (self.parent as unknown as { rawArgs: string[] }).rawArgs;
+      await launchLocal({ nproc: f.nproc, args: raw.slice(raw.indexOf('train_net')) });
+      return;
+    }
+    const distributed = env === null || env.worldSize === 1 ? undefined : initProcessGroup(env);
     const result = await trainModel({
+      distributed,
       cfg: f.cfg, datasets: dataset.includes(',') ? dataset.split(',') : [dataset], imageDir: f.imageDir,
       overrides: f.set, batchSize: f.bs, iterSize: f.iter_size, numWorkers: f.nw, epochs: f.epochs,
       lrDecayEpochs: f.lr_decay_epochs, lr: f.lr, lrDecayGamma: f.lr_decay_gamma, resume: f.resume,
       loadCkpt: f.load_ckpt, loadDetectron: f.load_detectron, useTfboard: f.use_tfboard, outputDir: f.output_dir,
       dispInterval: f.disp_interval, ckptNumPerEpoch: f.ckpt_num_per_epoch, device: f.device, seed: f.seed,
       maxSteps: f.max_steps,
-    });
+    }).finally(() => distributed?.destroy());
+    if (distributed !== undefined && !distributed.isMain) return;
     process.stderr.write(`trained ${result.steps} steps (${result.secondsPerStep.toFixed(2)} s/step); final weights: ${result.finalWeights}\n`);
   });
 }

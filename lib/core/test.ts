@@ -34,6 +34,15 @@ export interface BoxStageDebug {
   bboxPred: Float32Array;
 }
 
+/**
+ * A conv-body pass already made for an image (batched inference): its blob and its features,
+ * which the test path then owns and disposes.
+ */
+export interface PrecomputedBody {
+  blob: ImageBlob;
+  features: RoIFeatures;
+}
+
 /** im_detect_bbox's outputs; `features` are the conv body's, to be disposed by the caller. */
 export interface BoxStage {
   scores: Float32Array;
@@ -81,6 +90,124 @@ function rpnProposals(model: GeneralizedRCNN, src: RoIFeatures, imInfo: Float32A
     { minLevel: cfg.FPN.ROI_MIN_LEVEL, maxLevel: cfg.FPN.ROI_MAX_LEVEL, canonicalScale: cfg.FPN.ROI_CANONICAL_SCALE, canonicalLevel: cfg.FPN.ROI_CANONICAL_LEVEL },
   );
   return { rois: collected.rois, scores: collected.scores };
+}
+
+/** Detectron's im_proposals: an RPN-only (or Faster R-CNN) model's proposals for one image. */
+export interface ImageProposals {
+  /** R×4 float32 boxes in image pixels (rois / im_scale), best first. */
+  boxes: Float32Array;
+  /** R objectness scores. */
+  scores: Float32Array;
+  imScale: number;
+}
+
+/**
+ * Proposals of the RPN for the network-input features (core/rpn_generator.py im_proposals'
+ * network part): the single level's rpn_rois, or on a multilevel FPN RPN every level's
+ * rpn_rois_fpnN concatenated and the TEST.RPN_POST_NMS_TOP_N best kept by score (Detectron does
+ * no NMS across levels here, unlike CollectAndDistributeFpnRpnProposals).
+ */
+export function rpnProposalsForImage(model: GeneralizedRCNN, src: RoIFeatures, imInfo: Float32Array): { rois: Float32Array; scores: Float32Array } {
+  const cfg = model.cfg;
+  const perLevel = model.rpnOutputs(src).map((out) => {
+    const [n, a, h, w] = out.clsLogits.shape;
+    const probs = tidy(() => out.clsLogits.sigmoid().data() as Float32Array);
+    const deltas = out.bboxPred.data() as Float32Array;
+    dispose([out.clsLogits, out.bboxPred]);
+    return generateProposals(probs, deltas, { n, a, h, w }, imInfo, out.anchors, 1 / out.stride, proposalOptions(cfg));
+  });
+  if (!(cfg.FPN.FPN_ON && cfg.FPN.MULTILEVEL_RPN)) return { rois: perLevel[0].rois, scores: perLevel[0].roiProbs };
+  const total = perLevel.reduce((s, p) => s + p.roiProbs.length, 0);
+  const rois = new Float32Array(5 * total);
+  const scores = new Float32Array(total);
+  let at = 0;
+  for (const p of perLevel) {
+    rois.set(p.rois, 5 * at);
+    scores.set(p.roiProbs, at);
+    at += p.roiProbs.length;
+  }
+  // np.argsort(-scores)[:POST_NMS_TOP_N]; ties (vanishingly rare in float32 probabilities) stay
+  // in level order here, where numpy's quicksort leaves their order unspecified.
+  const order = Array.from({ length: total }, (_, i) => i).sort((x, y) => scores[y] - scores[x] || x - y)
+    .slice(0, Math.max(0, cfg.TEST.RPN_POST_NMS_TOP_N));
+  const index = Int32Array.from(order);
+  return { rois: takeRows(rois, index, 5), scores: takeRows(scores, index, 1) };
+}
+
+/** boxes[:, 1:] / im_scale in float32 (numpy divides the float32 rois by the scale cast to float32). */
+function roisToImageBoxes(rois: Float32Array, imScale: number): Float32Array {
+  const r = rois.length / 5;
+  const s = Math.fround(imScale);
+  const out = new Float32Array(4 * r);
+  for (let i = 0; i < r; i++) for (let c = 0; c < 4; c++) out[4 * i + c] = rois[5 * i + 1 + c] / s;
+  return out;
+}
+
+/**
+ * Detectron's im_proposals: the image at TEST.SCALE / TEST.MAX_SIZE through the conv body and
+ * RPN; boxes in image pixels and their objectness, best first. `features` (the conv body's
+ * output for this image's blob, e.g. from a batched pass) skips the body; it is disposed.
+ */
+export function imProposals(model: GeneralizedRCNN, im: NdArray, pre: PrecomputedBody | null = null): ImageProposals {
+  const cfg = model.cfg;
+  if (model.rpn === null) throw new Error('im_proposals needs a model with an RPN (MODEL.RPN_ONLY or MODEL.FASTER_RCNN)');
+  const blob = pre?.blob ?? imageBlob(cfg, im, cfg.TEST.SCALE, cfg.TEST.MAX_SIZE);
+  return inferenceMode(() => {
+    let features: RoIFeatures;
+    if (pre !== null) {
+      features = pre.features;
+    } else {
+      const input = fromArray(blob.blob.data as Float32Array, blob.blob.shape, { device: model.device });
+      features = model.features(input);
+      input.dispose();
+    }
+    try {
+      const { rois, scores } = rpnProposalsForImage(model, features, blob.imInfo.data as Float32Array);
+      return { boxes: roisToImageBoxes(rois, blob.imScale), scores, imScale: blob.imScale };
+    } finally {
+      dispose(features.features);
+    }
+  });
+}
+
+/**
+ * The conv body for several images' blobs in as few passes as exactness allows: images whose
+ * blobs have the same shape share one N×3×H×W pass (each sample of a batched convolution is
+ * computed as it is alone); blobs of different shapes are never padded together, since zero
+ * padding beyond an image's own blob changes its border features (the AffineChannel biases make
+ * the padded region non-zero after the first layer). Returns each image's features (views of
+ * its group's outputs), in input order; the caller disposes them.
+ */
+export function convBodyBatch(model: GeneralizedRCNN, blobs: readonly ImageBlob[]): RoIFeatures[] {
+  const groups = new Map<string, number[]>();
+  blobs.forEach((b, i) => {
+    const key = b.blob.shape.join('x');
+    const g = groups.get(key);
+    if (g === undefined) groups.set(key, [i]);
+    else g.push(i);
+  });
+  const out: RoIFeatures[] = new Array(blobs.length);
+  return inferenceMode(() => {
+    for (const members of groups.values()) {
+      const shape = blobs[members[0]].blob.shape.slice();
+      const per = shape.reduce((a, b) => a * b, 1);
+      const data = new Float32Array(per * members.length);
+      members.forEach((i, k) => data.set(blobs[i].blob.data as Float32Array, k * per));
+      shape[0] = members.length;
+      const input = fromArray(data, shape, { device: model.device });
+      const features = model.features(input);
+      input.dispose();
+      if (members.length === 1) {
+        out[members[0]] = features;
+        continue;
+      }
+      members.forEach((i, k) => {
+        out[i] = { ...features, features: features.features.map((t) => t.narrow(0, k, 1)) };
+      });
+      dispose(features.features);
+    }
+    return out;
+  });
 }
 
 /** R×5 rois as a tensor on the model's device. */
@@ -136,15 +263,21 @@ function boxesAsRois(boxes: Float32Array): Float32Array {
  */
 export function imDetectBbox(
   model: GeneralizedRCNN, im: NdArray, scale: number, maxSize: number, boxProposals: Float32Array | null,
+  pre: PrecomputedBody | null = null,
 ): BoxStage {
   const cfg = model.cfg;
-  const blob = imageBlob(cfg, im, scale, maxSize);
+  const blob = pre?.blob ?? imageBlob(cfg, im, scale, maxSize);
   const [height, width] = im.shape;
   const imInfo = blob.imInfo.data as Float32Array;
   return inferenceMode(() => {
-    const input = fromArray(blob.blob.data as Float32Array, blob.blob.shape, { device: model.device });
-    const features = model.features(input);
-    input.dispose();
+    let features: RoIFeatures;
+    if (pre !== null) {
+      features = pre.features;
+    } else {
+      const input = fromArray(blob.blob.data as Float32Array, blob.blob.shape, { device: model.device });
+      features = model.features(input);
+      input.dispose();
+    }
     let proposals: { rois: Float32Array; scores: Float32Array };
     // Detectron regresses from rois / im_scale with its own RPN and from the given image boxes
     // themselves otherwise (not their float32 round trip through the network scale)
@@ -244,16 +377,22 @@ export interface DetectResult extends ImageDetections {
 
 /**
  * im_detect_all, with test-time augmentation where TEST.BBOX_AUG / MASK_AUG / KPS_AUG enable it
- * (test_aug.ts).
+ * (test_aug.ts). `pre`: the image's conv body already run at TEST.SCALE (batched inference; not
+ * with TEST.BBOX_AUG, whose passes are its own).
  */
 export function imDetectAll(
   model: GeneralizedRCNN, im: NdArray, boxProposals: Float32Array | null = null, times = new StageTimes(),
+  pre: PrecomputedBody | null = null,
 ): DetectResult {
   const cfg = model.cfg;
   const [height, width] = im.shape;
+  if (pre !== null && cfg.TEST.BBOX_AUG.ENABLED) {
+    dispose(pre.features.features);
+    throw new Error('a precomputed conv body cannot serve TEST.BBOX_AUG (each augmentation runs its own)');
+  }
   const stage = times.time('im_detect_bbox', () => (cfg.TEST.BBOX_AUG.ENABLED
     ? imDetectBboxAug(model, im, boxProposals)
-    : imDetectBbox(model, im, cfg.TEST.SCALE, cfg.TEST.MAX_SIZE, boxProposals)));
+    : imDetectBbox(model, im, cfg.TEST.SCALE, cfg.TEST.MAX_SIZE, boxProposals, pre)));
   // Detectron's heads read whatever conv features its workspace last computed: the identity
   // pass's, except after an augmented mask stage, whose last pass leaves its own (transformed
   // image) features for a keypoint head run without augmentation. `live` holds those.

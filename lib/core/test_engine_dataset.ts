@@ -15,19 +15,16 @@ import * as path from 'path';
 import { writePickle, type PklValue } from '../../converters/pkl/write_pkl';
 import type { JsonDataset, RoidbEntry } from '../datasets/json_dataset';
 import { checkExpectedResults, evaluateAll, logCopyPasteFriendlyResults, type EvalLog, type EvalResults } from '../datasets/task_evaluation';
-import type { DetectionModel } from '../modeling/build';
 import type { Cfg } from '../modeling/config_types';
-import { RetinaNet } from '../modeling/retinanet';
 import { writeFileAtomic } from '../utils/atomic_write';
 import { decodeImage, ImageDecodeError } from '../utils/image_io';
 import { InferenceReport, type ReportStream } from '../utils/inference_report';
 import type { NdArray } from '../utils/ndarray';
 import { writeVisOneImage, type VisFormat } from '../utils/vis';
 import { dumpCfgYaml } from './config';
-import { detectImage } from './detect';
+import { detectImages } from './detect';
 import type { CompressedRle, ImageDetections } from './detections';
 import { parseGoldenLayout, toGoldenImage } from './results_io';
-import { imDetectAll } from './test';
 import { initializeModelFromCfg } from './test_engine';
 import { StageTimes } from './timers';
 
@@ -290,6 +287,8 @@ export interface TestNetOptions {
   log: EvalLog;
   /** Progress output (stderr by default). */
   reportStream?: ReportStream;
+  /** Images per conv-body batch (TEST.IMS_PER_BATCH); results are those of 1. */
+  imsPerBatch?: number;
 }
 
 export interface TestNetResult {
@@ -348,7 +347,7 @@ function boxProposals(entry: RoidbEntry): Float32Array {
 /** test_net (+ test_net_on_dataset's evaluation when there is no range). */
 export async function testNetOnDataset(o: TestNetOptions): Promise<TestNetResult> {
   const cfg = o.cfg;
-  if (cfg.MODEL.RPN_ONLY) throw new Error('MODEL.RPN_ONLY: RPN-only models generate proposals (Detectron\'s generate_rpn_on_dataset), which test_net does not do');
+  if (cfg.MODEL.RPN_ONLY) throw new Error('MODEL.RPN_ONLY: RPN-only models generate proposals: use generateRpnOnDataset (lib/core/rpn_generator.ts), as `detectron test_net` does');
   const device = o.device ?? 'cpu';
   const { roidb, start, end, proposalFile } = roidbAndRange(o);
   const range = o.range ?? null;
@@ -383,15 +382,29 @@ export async function testNetOnDataset(o: TestNetOptions): Promise<TestNetResult
   if (todo.length > 0) {
     const model = initializeModelFromCfg(cfg, o.weights, { device });
     const report = new InferenceReport(todo.length, o.reportStream !== undefined ? { stream: o.reportStream } : {});
+    const batch = Math.max(1, o.imsPerBatch ?? 1);
     try {
-      for (const { index, entry, proposals } of todo) {
-        const result = await detectOne(model, entry, index, proposals, o, report);
-        if (result === null) failed.push(entry.image);
-        else {
+      for (let b = 0; b < todo.length; b += batch) {
+        const chunk = todo.slice(b, b + batch);
+        const images: Array<NdArray | null> = [];
+        for (const { entry } of chunk) images.push(await readImage(entry, report));
+        const ok = chunk.map((c, k) => ({ ...c, image: images[k] })).filter((c): c is typeof c & { image: NdArray } => c.image !== null);
+        const times = ok.map(() => new StageTimes());
+        const results = detectImages(model, ok.map((c) => c.image), times, ok.map((c) => c.proposals));
+        times.forEach((t) => report.addStages(t));
+        for (const [k, { entry }] of chunk.entries()) {
+          const at = ok.findIndex((c) => c.entry === entry);
+          if (at < 0) {
+            failed.push(entry.image);
+            report.imageDone(entry.image, false);
+            continue;
+          }
+          const result = results[at];
+          await visOne(ok[at].image, result, chunk[k].index, entry, o, report);
           await report.timer('save').time(() => store.save(entry, result));
           dets.set(entry.id, result);
+          report.imageDone(entry.image, true);
         }
-        report.imageDone(entry.image, result !== null);
       }
     } finally {
       model.dispose();
@@ -427,44 +440,30 @@ export async function testNetOnDataset(o: TestNetOptions): Promise<TestNetResult
   return { detectionsFile, all, results, expectedOk, failed, computed: todo.length - failed.length, resumed };
 }
 
-/** im_detect_all: the model's own test path, or Fast R-CNN's on the entry's precomputed proposals. */
-function detect(model: DetectionModel, image: NdArray, proposals: Float32Array | null, times: StageTimes): ImageDetections {
-  if (proposals === null) return detectImage(model, image, times);
-  if (model instanceof RetinaNet) throw new Error('RetinaNet takes no proposals: set TEST.PRECOMPUTED_PROPOSALS False');
-  const { debug: _debug, ...dets } = imDetectAll(model, image, proposals, times);
-  return dets;
-}
-
-/**
- * One image: read, decode, detect, optionally draw. null when the image cannot be read or
- * decoded (reported; the run goes on). Other errors stop the run: they are rarely the image's
- * fault (device, memory) and every finished image is already saved for the next run.
- */
-async function detectOne(
-  model: DetectionModel, entry: RoidbEntry, index: number, proposals: Float32Array | null,
-  o: TestNetOptions, report: InferenceReport,
-): Promise<ImageDetections | null> {
-  let image: NdArray;
+/** The entry's image, decoded; null when it cannot be read or decoded (reported; the run goes on). */
+async function readImage(entry: RoidbEntry, report: InferenceReport): Promise<NdArray | null> {
   try {
     const bytes = await fs.promises.readFile(entry.image);
     const decoded = await report.timer('decode').time(() => decodeImage(bytes, entry.image));
     for (const w of decoded.warnings) report.log(`warning: ${entry.image}: ${w}`);
-    image = decoded.image;
+    return decoded.image;
   } catch (err) {
     const why = err instanceof ImageDecodeError ? err.reason : (err as Error).message;
     report.log(`error: ${entry.image}: ${why}`);
     return null;
   }
-  const times = new StageTimes();
-  const dets = detect(model, image, proposals, times);
-  report.addStages(times);
-  if (o.cfg.VIS) {
-    const stem = path.basename(entry.image, path.extname(entry.image));
-    // Detectron names pictures '<i>_<image stem>' with i the index within the range it ran;
-    // the index within the dataset keeps names stable across resumed and ranged runs.
-    await report.timer('vis').time(() => writeVisOneImage(image, `${index}_${stem}`, path.join(o.outputDir, 'vis'), dets, {
-      thresh: o.cfg.VIS_TH, boxAlpha: 0.8, showClass: true, dataset: { classes: o.dataset.classes }, format: o.visFormat ?? 'pdf',
-    }));
-  }
-  return dets;
+}
+
+/**
+ * Draws an image's detections when cfg.VIS. Detection errors (not the image's fault: device,
+ * memory) stop the run; every finished image is already saved for the next run.
+ */
+async function visOne(image: NdArray, dets: ImageDetections, index: number, entry: RoidbEntry, o: TestNetOptions, report: InferenceReport): Promise<void> {
+  if (!o.cfg.VIS) return;
+  const stem = path.basename(entry.image, path.extname(entry.image));
+  // Detectron names pictures '<i>_<image stem>' with i the index within the range it ran;
+  // the index within the dataset keeps names stable across resumed and ranged runs.
+  await report.timer('vis').time(() => writeVisOneImage(image, `${index}_${stem}`, path.join(o.outputDir, 'vis'), dets, {
+    thresh: o.cfg.VIS_TH, boxAlpha: 0.8, showClass: true, dataset: { classes: o.dataset.classes }, format: o.visFormat ?? 'pdf',
+  }));
 }

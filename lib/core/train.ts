@@ -12,9 +12,11 @@ import { combinedRoidbForTraining } from '../datasets/roidb';
 import type { RoidbEntry } from '../datasets/json_dataset';
 import { loadWeights } from '../../converters/weights';
 import { loadDetectronWeights } from '../modeling/detectron_weights';
-import { GeneralizedRCNN } from '../modeling/model_builder';
+import { buildModel, DetectionModel } from '../modeling/build';
+import { RetinaNet } from '../modeling/retinanet';
+import { retinanetLosses } from '../modeling/retinanet_losses';
 import { MomentumSGD, sgdOptionsFromCfg } from '../modeling/optimizer';
-import { generalizedRcnnLosses } from '../modeling/rcnn_losses';
+import { generalizedRcnnLosses, TrainBatch, TrainOutput } from '../modeling/rcnn_losses';
 import type { Cfg } from '../modeling/config_types';
 import { manualSeed, Tensor } from '../nn/tensor';
 import { dispose, tidy } from '../nn/scope';
@@ -29,6 +31,10 @@ import { EventWriter } from '../utils/tensorboard';
 import { logStatsToScalars, StatsFileWriter, TrainingProgress, TrainingStats } from '../utils/training_stats';
 import type { DatasetSpec } from '../datasets/dataset_catalog';
 import { checkDeviceAvailable } from './test_engine';
+import { averageRecords, DistributedTraining } from '../utils/distributed';
+
+/** The loss-sampling random stream of rank r > 0 (rank 0 keeps Rng(RNG_SEED), as one process). */
+const RANK_LOSS_STREAM = 3;
 
 export interface TrainOptions {
   cfg: string;
@@ -36,7 +42,10 @@ export interface TrainOptions {
   datasets: string[];
   imageDir?: string;
   overrides?: string[];
-  /** Images per minibatch (--bs); default TRAIN.IMS_PER_BATCH × NUM_GPUS of the config. */
+  /**
+   * Images per minibatch (--bs); default TRAIN.IMS_PER_BATCH × NUM_GPUS of the config. With
+   * `distributed`, the global minibatch, split evenly over the ranks (Detectron.pytorch's --bs).
+   */
   batchSize?: number;
   /** Minibatches whose gradients are summed per SGD step (--iter_size). */
   iterSize?: number;
@@ -60,6 +69,12 @@ export interface TrainOptions {
   /** Stop after this many SGD steps in total (tests, benchmarks). */
   maxSteps?: number;
   log?: (line: string) => void;
+  /**
+   * Data-parallel training (lib/utils/distributed.ts): this process computes its ranks' shards
+   * of each global minibatch; gradients are averaged over ranks before each SGD step; only
+   * the main rank logs and writes files.
+   */
+  distributed?: DistributedTraining;
 }
 
 export interface TrainResult {
@@ -76,6 +91,8 @@ function trainingConfig(o: TrainOptions): { cfg: Cfg; originalBatch: number } {
   const base = loadConfig(o.cfg, { overrides: o.overrides });
   const originalBatch = base.TRAIN.IMS_PER_BATCH * base.NUM_GPUS;
   const bs = o.batchSize ?? originalBatch;
+  const world = o.distributed?.worldSize ?? 1;
+  if (bs % world !== 0) throw new Error(`--bs ${bs} does not split evenly over ${world} processes`);
   const adjusted = adjustSolverForBatch({
     BASE_LR: base.SOLVER.BASE_LR, STEPS: base.SOLVER.STEPS, MAX_ITER: base.SOLVER.MAX_ITER,
     originalBatchSize: originalBatch, batchSize: bs, iterSize: o.iterSize ?? 1, adjustSteps: false,
@@ -85,7 +102,7 @@ function trainingConfig(o: TrainOptions): { cfg: Cfg; originalBatch: number } {
     overrides: [
       ...(o.overrides ?? []),
       'NUM_GPUS', '1',
-      'TRAIN.IMS_PER_BATCH', String(bs),
+      'TRAIN.IMS_PER_BATCH', String(bs / world),
       'SOLVER.BASE_LR', String(o.lr ?? adjusted.BASE_LR),
       ...datasets,
       ...(o.seed !== undefined ? ['RNG_SEED', String(o.seed)] : []),
@@ -103,7 +120,7 @@ function datasetSpecs(o: TrainOptions): Array<string | DatasetSpec> {
 }
 
 /** Initial weights: a checkpoint, a Detectron .pkl (ImageNet or model zoo), or TRAIN.WEIGHTS. */
-async function initialWeights(model: GeneralizedRCNN, cfg: Cfg, o: TrainOptions, log: (l: string) => void): Promise<void> {
+async function initialWeights(model: DetectionModel, cfg: Cfg, o: TrainOptions, log: (l: string) => void): Promise<void> {
   const spec = o.loadDetectron ?? (o.loadCkpt === undefined ? cfg.TRAIN.WEIGHTS : '');
   if (spec === '') return;
   const file = await resolveWeights(spec);
@@ -113,6 +130,11 @@ async function initialWeights(model: GeneralizedRCNN, cfg: Cfg, o: TrainOptions,
   if (report.missing.length > 0) log(`  not in the file, initialised as Detectron does: ${report.missing.length} parameters`);
 }
 
+/** The model type's training forward: RetinaNet's dense losses, or the Generalized R-CNN's. */
+function modelLosses(model: DetectionModel, batch: TrainBatch, rng: Rng): TrainOutput & { metrics?: Record<string, number> } {
+  return model instanceof RetinaNet ? retinanetLosses(model, batch) : generalizedRcnnLosses(model, batch, rng);
+}
+
 function sumLosses(losses: Map<string, Tensor>): Tensor {
   let total: Tensor | null = null;
   for (const l of losses.values()) total = total === null ? l : total.add(l);
@@ -120,23 +142,27 @@ function sumLosses(losses: Map<string, Tensor>): Tensor {
   return total;
 }
 
-/** Trains a Generalized R-CNN; resolves when the last epoch (or maxSteps) is done. */
+/** Trains a Generalized R-CNN or a RetinaNet (by MODEL.TYPE); resolves when the last epoch (or maxSteps) is done. */
 export async function trainModel(o: TrainOptions): Promise<TrainResult> {
-  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const dist = o.distributed;
+  const isMain = dist?.isMain ?? true;
+  const log = !isMain ? () => {} : o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const { cfg } = trainingConfig(o);
+  const world = dist?.worldSize ?? 1;
+  const globalBatch = cfg.TRAIN.IMS_PER_BATCH * world;
   const device = checkDeviceAvailable(o.device ?? 'cpu');
   const outputDir = o.outputDir ?? path.join('data', 'train_output', path.basename(o.cfg, path.extname(o.cfg)));
   fs.mkdirSync(outputDir, { recursive: true });
   manualSeed(cfg.RNG_SEED);
   const roidb = await combinedRoidbForTraining(datasetSpecs(o), null, cfg, { log });
-  const model = new GeneralizedRCNN(cfg);
+  const model = buildModel(cfg);
   await initialWeights(model, cfg, o, log);
   model.train().to(device);
   for (const [, p] of model.namedParameters()) p.tensor.requiresGrad_(p.trainable);
   const optimizer = MomentumSGD.forModel(model, sgdOptionsFromCfg(cfg.SOLVER, { log }));
   const iterSize = o.iterSize ?? 1;
-  const perEpoch = itersPerEpoch(roidb.length, cfg.TRAIN.IMS_PER_BATCH * iterSize);
-  if (perEpoch < 1) throw new Error(`${roidb.length} training images cannot fill one step of ${cfg.TRAIN.IMS_PER_BATCH * iterSize}`);
+  const perEpoch = itersPerEpoch(roidb.length, globalBatch * iterSize);
+  if (perEpoch < 1) throw new Error(`${roidb.length} training images cannot fill one step of ${globalBatch * iterSize}`);
   const epochs = o.epochs ?? 6;
   const schedule: EpochSchedule = {
     baseLr: cfg.SOLVER.BASE_LR,
@@ -156,17 +182,22 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
     if (o.resume) start = resumePosition(restored.state);
     log(`${o.resume ? 'resuming' : 'loaded weights'} from ${resumeFrom} (epoch ${restored.state.epoch}, step ${restored.state.step})`);
   }
+  // Every rank starts from rank 0's weights; rank r > 0 samples its RoIs from a stream of its own.
+  dist?.broadcastParameters(model);
+  const localRanks = dist?.localRanks ?? [0];
+  const otherRngs = new Map(localRanks.filter((r) => r > 0).map((r) => [r, Rng.derive(cfg.RNG_SEED, RANK_LOSS_STREAM, r)]));
   const totalSteps = Math.min(epochs * perEpoch, o.maxSteps ?? Infinity);
   const loader = new RoiDataLoader<RoidbEntry>(roidb, cfg, {
     numWorkers: o.numWorkers ?? 0,
     seed: cfg.RNG_SEED,
-    start: { epoch: start.startEpoch, batch: (start.startStep * iterSize) % Math.max(1, Math.floor(roidb.length / cfg.TRAIN.IMS_PER_BATCH)) },
+    start: { epoch: start.startEpoch, batch: (start.startStep * iterSize) % Math.max(1, Math.floor(roidb.length / globalBatch)) },
+    ...(dist === undefined ? {} : { shards: { count: world, indices: localRanks } }),
   });
   const stats = new TrainingStats({ maxIter: totalSteps, logPeriod: o.dispInterval ?? 20 });
-  const statsFile = new StatsFileWriter(path.join(outputDir, 'training_stats.jsonl'));
-  const tb = o.useTfboard ? new EventWriter(path.join(outputDir, 'tb')) : null;
-  const progress = new TrainingProgress(totalSteps, start.startIteration);
-  fs.writeFileSync(path.join(outputDir, 'config.yaml'), dumpCfgYaml(cfg));
+  const statsFile = isMain ? new StatsFileWriter(path.join(outputDir, 'training_stats.jsonl')) : null;
+  const tb = o.useTfboard && isMain ? new EventWriter(path.join(outputDir, 'tb')) : null;
+  const progress = isMain ? new TrainingProgress(totalSteps, start.startIteration) : null;
+  if (isMain) fs.writeFileSync(path.join(outputDir, 'config.yaml'), dumpCfgYaml(cfg));
   const losses: number[] = [];
   let lastGood: string | null = resumeFrom ?? null;
   const t0 = Date.now();
@@ -184,11 +215,11 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
         if (iteration >= totalSteps) break outer;
         optimizer.setLr(getLrAtEpoch(schedule, epoch, iteration), iteration);
         stats.iterTic();
-        const parts: Array<Record<string, number>> = [];
-        for (let k = 0; k < iterSize; k++) {
+        const parts: Array<{ losses: Record<string, number>; metrics: Record<string, number> }> = [];
+        for (let k = 0; k < iterSize * localRanks.length; k++) {
           const mb = await loader.next();
           parts.push(tidy(() => {
-            const out = generalizedRcnnLosses(model, { blobs: mb.blobs, roidb: loader.roidbOf(mb) }, rng);
+            const out = modelLosses(model, { blobs: mb.blobs, roidb: loader.roidbOf(mb) }, otherRngs.get(mb.shard) ?? rng);
             const values: Record<string, number> = {};
             for (const [name, t] of out.losses) values[name] = t.item();
             const total = sumLosses(out.losses);
@@ -199,36 +230,42 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
             }
             total.backward();
             dispose(out.losses);
-            if (out.accuracyCls !== null) values.accuracy_cls = out.accuracyCls;
-            return values;
+            const metrics: Record<string, number> = { ...out.metrics };
+            if (out.accuracyCls !== null) metrics.accuracy_cls = out.accuracyCls;
+            return { losses: values, metrics };
           }));
         }
+        dist?.allReduceGradients(model);
         optimizer.step();
         optimizer.zeroGrad();
         stats.iterToc();
-        const lossValues = parts.map((p) => Object.fromEntries(Object.entries(p).filter(([k]) => k.startsWith('loss'))));
-        const metrics = parts.map((p): Record<string, number> => (p.accuracy_cls === undefined ? {} : { accuracy_cls: p.accuracy_cls }));
-        stats.updateIterStats(lossValues, metrics);
+        if (dist !== undefined) {
+          const [l, m] = [averageRecords(dist, parts.map((p) => p.losses)), averageRecords(dist, parts.map((p) => p.metrics))];
+          parts.forEach((p, i) => Object.assign(p, { losses: l[i], metrics: m[i] }));
+        }
+        stats.updateIterStats(parts.map((p) => p.losses), parts.map((p) => p.metrics));
         losses.push(stats.iterTotalLoss);
         steps++;
         const logged = stats.logIterStats(iteration, optimizer.lr);
-        if (logged !== null) {
-          progress.log(logged.line);
-          statsFile.write(logged.stats, { epoch, step });
+        if (logged !== null && isMain) {
+          progress?.log(logged.line);
+          statsFile?.write(logged.stats, { epoch, step });
           if (tb !== null) logStatsToScalars(tb, logged.stats, iteration);
         }
-        progress.update(iteration - start.startIteration, { loss: stats.iterTotalLoss, lr: optimizer.lr, eta: '' });
-        if (isEpochCheckpointStep(step, perEpoch, o.ckptNumPerEpoch ?? 1)) {
+        progress?.update(iteration - start.startIteration, { loss: stats.iterTotalLoss, lr: optimizer.lr, eta: '' });
+        if (isMain && isEpochCheckpointStep(step, perEpoch, o.ckptNumPerEpoch ?? 1)) {
           lastGood = ckpts.save(checkpoint(epoch, step, iteration)).path;
         }
       }
     }
-    const finalWeights = ckpts.saveFinal(checkpoint(Math.max(0, epochs - 1), perEpoch - 1, iteration - 1));
+    const finalWeights = isMain ? ckpts.saveFinal(checkpoint(Math.max(0, epochs - 1), perEpoch - 1, iteration - 1)) : ckpts.finalPath;
     log(`wrote ${finalWeights}`);
+    // No rank reports success before rank 0 has written the final weights.
+    dist?.barrier();
     return { outputDir, finalWeights, losses, steps, secondsPerStep: (Date.now() - t0) / 1000 / Math.max(1, steps) };
   } finally {
     await loader.close();
-    statsFile.close();
+    statsFile?.close();
     tb?.close();
   }
 }

@@ -165,6 +165,14 @@ export interface NativeAddon {
   enterInferenceMode(): void;
   exitInferenceMode(): void;
   info(): NativeInfo;
+
+  // c10d/Gloo process group (native/src/distributed.cc); one per process.
+  distInit(rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number): string;
+  distAllReduce(tensors: T[]): void;
+  distBroadcast(tensors: T[], root: number): void;
+  distBarrier(): void;
+  distDestroy(): void;
+  distInfo(): { available: boolean; initialized: boolean; rank: number; worldSize: number; device: string };
 }
 
 /** The package root: the nearest folder upwards holding detectron-ts's package.json. */

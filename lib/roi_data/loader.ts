@@ -120,12 +120,21 @@ export interface LoaderOptions {
   readImage?: ImageReader;
   /** Hand out invalid minibatches too (Detectron skips them). Default false. */
   keepInvalid?: boolean;
+  /**
+   * Data-parallel sharding (lib/utils/distributed.ts): the sampler lays out global minibatches
+   * of IMS_PER_BATCH × `count` images and the loader hands out, for each, its shards `indices`
+   * in that order, shard i being images [i·IMS_PER_BATCH, (i+1)·IMS_PER_BATCH) built with a
+   * random stream of its own. Absent: one shard, the loader's plain behaviour.
+   */
+  shards?: { count: number; indices: readonly number[] };
 }
 
 /** A minibatch with where it came from. */
 export interface LoadedMinibatch extends Minibatch {
   epoch: number;
   batch: number;
+  /** Its shard of the global minibatch (0 without sharding). */
+  shard: number;
   /** The roidb indices of its images. */
   roidbInds: Int32Array;
 }
@@ -137,6 +146,8 @@ export interface WorkerTask {
   seed: number;
   epoch: number;
   batch: number;
+  /** The shard of a sharded loader (its own random stream); absent otherwise. */
+  shard?: number;
 }
 
 /** What a worker answers. */
@@ -156,7 +167,9 @@ export interface WorkerInit {
 export function buildMinibatch(
   task: Omit<WorkerTask, 'id'>, cfg: RoiDataConfig, aspectCropping: AspectCroppingOptions | null, readImage?: ImageReader,
 ): Promise<Minibatch> {
-  const rng = Rng.derive(task.seed, MINIBATCH_STREAM, task.epoch, task.batch);
+  const rng = task.shard === undefined
+    ? Rng.derive(task.seed, MINIBATCH_STREAM, task.epoch, task.batch)
+    : Rng.derive(task.seed, MINIBATCH_STREAM, task.epoch, task.batch, task.shard);
   return getMinibatch(task.entries, cfg, rng, { aspectCropping, readImage });
 }
 
@@ -201,6 +214,8 @@ function workerEntry(): string {
 interface Pending {
   task: WorkerTask;
   roidbInds: Int32Array;
+  /** The last shard this loader takes of its global minibatch. */
+  last: boolean;
   result?: Minibatch;
   error?: Error;
   waiters: Array<{ resolve: (m: Minibatch) => void; reject: (e: Error) => void }>;
@@ -232,12 +247,22 @@ export class RoiDataLoader<T extends RoiDataEntry = RoiDataEntry> {
   private epochBatches: { epoch: number; batches: Int32Array[] } | null = null;
   private fatal: Error | null = null;
   private closed = false;
+  private readonly shardCount: number;
+  private readonly shardIndices: readonly number[];
 
   constructor(
     private readonly roidb: readonly T[], private readonly cfg: RoiDataConfig, private readonly opts: LoaderOptions = {},
   ) {
     this.seed = opts.seed ?? cfg.RNG_SEED;
-    this.sampler = new Sampler(roidb, { imsPerBatch: cfg.TRAIN.IMS_PER_BATCH, aspectGrouping: cfg.TRAIN.ASPECT_GROUPING, seed: this.seed });
+    this.shardCount = opts.shards?.count ?? 1;
+    this.shardIndices = opts.shards?.indices ?? [0];
+    if (!Number.isInteger(this.shardCount) || this.shardCount < 1 || this.shardIndices.length === 0 ||
+        this.shardIndices.some((i) => !Number.isInteger(i) || i < 0 || i >= this.shardCount)) {
+      throw new Error(`bad shards: ${JSON.stringify(opts.shards)}`);
+    }
+    this.sampler = new Sampler(roidb, {
+      imsPerBatch: cfg.TRAIN.IMS_PER_BATCH * this.shardCount, aspectGrouping: cfg.TRAIN.ASPECT_GROUPING, seed: this.seed,
+    });
     const numWorkers = opts.numWorkers ?? 0;
     if (!Number.isInteger(numWorkers) || numWorkers < 0) throw new Error(`numWorkers must be a non-negative integer, got ${numWorkers}`);
     if (numWorkers > 0 && opts.readImage !== undefined) throw new Error('readImage works in-process only (numWorkers 0)');
@@ -290,11 +315,11 @@ export class RoiDataLoader<T extends RoiDataEntry = RoiDataEntry> {
     const p = this.pending.get(id)!;
     try {
       const done = await this.wait(p);
-      return { ...done, epoch: p.task.epoch, batch: p.task.batch, roidbInds: p.roidbInds };
+      return { ...done, epoch: p.task.epoch, batch: p.task.batch, shard: p.task.shard ?? 0, roidbInds: p.roidbInds };
     } finally {
       // a failed batch is consumed too: the caller may go on with the next one
       this.pending.delete(id);
-      this.advance(this.consumed);
+      if (p.last) this.advance(this.consumed);
       if (!this.closed && !this.fatal) this.fill();
     }
   }
@@ -320,18 +345,23 @@ export class RoiDataLoader<T extends RoiDataEntry = RoiDataEntry> {
 
   /** Schedules batches until `queueSize` are prepared or in preparation. */
   private fill(): void {
+    const per = this.cfg.TRAIN.IMS_PER_BATCH;
     while (this.order.length < this.queueSize) {
-      const roidbInds = this.batchAt(this.cursor);
-      const task: WorkerTask = {
-        id: this.nextId++, seed: this.seed, epoch: this.cursor.epoch, batch: this.cursor.batch,
-        entries: Array.from(roidbInds, (i) => toPlainEntry(this.roidb[i])),
-      };
+      const global = this.batchAt(this.cursor);
+      this.shardIndices.forEach((shard, k) => {
+        const roidbInds = this.shardCount === 1 ? global : global.slice(shard * per, (shard + 1) * per);
+        const task: WorkerTask = {
+          id: this.nextId++, seed: this.seed, epoch: this.cursor.epoch, batch: this.cursor.batch,
+          entries: Array.from(roidbInds, (i) => toPlainEntry(this.roidb[i])),
+          ...(this.shardCount === 1 ? {} : { shard }),
+        };
+        const p: Pending = { task, roidbInds, waiters: [], last: k === this.shardIndices.length - 1 };
+        this.pending.set(task.id, p);
+        this.order.push(task.id);
+        if (this.workers.length === 0) this.runInProcess(p);
+        else this.dispatch(task);
+      });
       this.advance(this.cursor);
-      const p: Pending = { task, roidbInds, waiters: [] };
-      this.pending.set(task.id, p);
-      this.order.push(task.id);
-      if (this.workers.length === 0) this.runInProcess(p);
-      else this.dispatch(task);
     }
   }
 

@@ -29,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dtn::RegisterNNOps(env, exports);
   dtn::RegisterRuntime(env, exports);
   dtn::RegisterDetectronOps(env, exports);
+  dtn::RegisterDistributed(env, exports);
   return exports;
 }
 

@@ -10,5 +10,6 @@ void RegisterMathOps(Napi::Env env, Napi::Object exports);
 void RegisterNNOps(Napi::Env env, Napi::Object exports);
 void RegisterRuntime(Napi::Env env, Napi::Object exports);
 void RegisterDetectronOps(Napi::Env env, Napi::Object exports);
+void RegisterDistributed(Napi::Env env, Napi::Object exports);
 
 }  // namespace dtn

@@ -1,0 +1,83 @@
+/**
+ * Data-parallel training throughput on this machine: Mask R-CNN R-50-FPN on the five
+ * instances_mini images at TRAIN.SCALES (256,), global minibatch --bs 2, from generated
+ * Detectron weights; one process (every core) against `train_net --nproc 2` (c10d/Gloo over
+ * 127.0.0.1, the cores split between the ranks). Prints images/s from the steady-state step
+ * time Detectron logs (the mean over the steps after the first).
+ *
+ *   npx tsc -p . && node dist/bench/distributed.js [--steps N] [--nproc 2]
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { packageRoot } from '../lib/nn/native';
+import { launchLocal } from '../lib/utils/distributed_launch';
+import { trainModel } from '../lib/core/train';
+
+const ROOT = packageRoot();
+const FIXTURES = path.resolve(ROOT, '../shared/fixtures');
+const CFG = path.join(FIXTURES, 'configs/detectron/12_2017_baselines/e2e_mask_rcnn_R-50-FPN_1x.yaml');
+const ANN = path.join(FIXTURES, 'coco/annotations/instances_mini.json');
+const IMAGES = path.join(FIXTURES, 'coco/images');
+const SMALL = ['TRAIN.SCALES', '(256,)', 'TRAIN.MAX_SIZE', '400', 'TRAIN.USE_FLIPPED', 'False', 'SOLVER.WARM_UP_ITERS', '0',
+  'TRAIN.RPN_PRE_NMS_TOP_N', '1000', 'TRAIN.RPN_POST_NMS_TOP_N', '500', 'TRAIN.BATCH_SIZE_PER_IM', '128'];
+const BS = 2;
+
+function weights(arch: string): string {
+  const file = path.join(ROOT, 'data/cache', `${arch}_s1.pkl`);
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    execFileSync('python3', [path.join(FIXTURES, 'make_detectron_pkl.py'), arch, file, '--seed', '1']);
+  }
+  return file;
+}
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** Seconds per step after the first, from the per-iteration `time` (a running mean) Detectron logs. */
+function steadyStepSeconds(dir: string): number {
+  const stats = fs.readFileSync(path.join(dir, 'training_stats.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const n = stats.length;
+  if (n < 2) return Number(stats[0].time);
+  // time_k is the mean of the first k + 1 step times: the steps after the first sum to n·t_n − t_0.
+  return (n * Number(stats[n - 1].time) - Number(stats[0].time)) / (n - 1);
+}
+
+async function main(): Promise<void> {
+  const steps = arg('--steps', 6);
+  const nproc = arg('--nproc', 2);
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-dist-'));
+  const pkl = weights('e2e_mask_rcnn_R-50-FPN');
+  const epochs = String(Math.ceil(steps / 2) + 1);
+  try {
+    const one = path.join(out, 'one');
+    await trainModel({
+      cfg: CFG, datasets: [ANN], imageDir: IMAGES, overrides: SMALL, batchSize: BS, lr: 0.0002, epochs: Number(epochs),
+      maxSteps: steps, loadDetectron: pkl, outputDir: one, seed: 7, dispInterval: 1, log: () => {},
+    });
+    const many = path.join(out, 'many');
+    await launchLocal({
+      nproc, onLine: () => {},
+      args: ['train_net', '--dataset', ANN, '--image-dir', IMAGES, '--cfg', CFG, '--bs', String(BS), '--epochs', epochs,
+        '--max_steps', String(steps), '--lr', '0.0002', '--seed', '7', '--disp_interval', '1', '--load_detectron', pkl,
+        '--output_dir', many, '--set', ...SMALL],
+    });
+    const t1 = steadyStepSeconds(one);
+    const tn = steadyStepSeconds(many);
+    process.stdout.write(`Mask R-CNN R-50-FPN, TRAIN.SCALES (256,), global batch ${BS}, ${steps} steps, ${os.cpus().length} CPUs\n`);
+    process.stdout.write(`  1 process (${os.cpus().length} threads):        ${t1.toFixed(2)} s/step  ${(BS / t1).toFixed(3)} images/s\n`);
+    process.stdout.write(`  ${nproc} processes (c10d/Gloo):      ${tn.toFixed(2)} s/step  ${(BS / tn).toFixed(3)} images/s` +
+      `  (×${(t1 / tn).toFixed(2)})\n`);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exitCode = 1;
+});

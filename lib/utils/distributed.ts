@@ -1,0 +1,236 @@
+/**
+ * Data-parallel training over several processes on PyTorch's own c10d (ProcessGroupGloo over
+ * a TCPStore, native/src/distributed.cc), as torch.distributed + DistributedDataParallel do it.
+ *
+ * Batch semantics (Detectron.pytorch's): `--bs` is the global minibatch; each of the N ranks
+ * takes IMS_PER_BATCH = bs / N images of every global minibatch, so the learning rate and the
+ * schedule (which follow bs) do not change with N. The sampler lays out global minibatches
+ * exactly as in one process (TRAIN.ASPECT_GROUPING included) and rank r takes images
+ * [r·bs/N, (r+1)·bs/N) of each (RoiDataLoader's `shards`), with a random stream of its own.
+ * Gradients are summed over ranks and divided by N (DDP's average); each rank's loss is
+ * computed as one GPU's is in Detectron (NUM_GPUS 1 per process), and the losses logged are the
+ * mean over ranks. `SerialGroup` is the exact single-process equivalent: one process computing
+ * every rank's shard in turn and averaging their gradients, which a multi-process run must
+ * match (test/distributed.test.ts).
+ *
+ * Process layout: torchrun's variables RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT;
+ * `detectron train_net --nproc N` sets them for the children it starts (launchTraining in
+ * tools/train_net.ts). Rank 0 alone logs and writes checkpoints.
+ */
+import type { Module, Parameter } from '../nn/module';
+import { native } from '../nn/native';
+import { tidy } from '../nn/scope';
+import { fromArray, Tensor } from '../nn/tensor';
+
+/** torchrun's environment. */
+export interface DistEnv {
+  rank: number;
+  worldSize: number;
+  localRank: number;
+  masterAddr: string;
+  masterPort: number;
+}
+
+/** Default seconds a collective (or the rendezvous) waits for a peer: a dead rank ends the job. */
+export const DEFAULT_TIMEOUT_MS = 300_000;
+
+function envInt(env: NodeJS.ProcessEnv, name: string, fallback?: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') {
+    if (fallback !== undefined) return fallback;
+    throw new Error(`distributed training needs $${name}`);
+  }
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`$${name} must be a non-negative integer, got '${v}'`);
+  return n;
+}
+
+/** The job's layout from torchrun's variables; null when WORLD_SIZE is unset (one process). */
+export function distEnvFromProcess(env: NodeJS.ProcessEnv = process.env): DistEnv | null {
+  if (env.WORLD_SIZE === undefined || env.WORLD_SIZE === '') return null;
+  const worldSize = envInt(env, 'WORLD_SIZE');
+  const rank = envInt(env, 'RANK');
+  if (worldSize < 1 || rank >= worldSize) throw new Error(`$RANK ${rank} outside $WORLD_SIZE ${worldSize}`);
+  return {
+    rank, worldSize, localRank: envInt(env, 'LOCAL_RANK', rank),
+    masterAddr: env.MASTER_ADDR || '127.0.0.1', masterPort: envInt(env, 'MASTER_PORT', 29500),
+  };
+}
+
+/** What the training loop (lib/core/train.ts) needs of a data-parallel group. */
+export interface DistributedTraining {
+  readonly rank: number;
+  readonly worldSize: number;
+  /** The ranks whose shard this process computes each step: [rank], or all (SerialGroup). */
+  readonly localRanks: readonly number[];
+  /** Whether this process logs and writes files (rank 0). */
+  readonly isMain: boolean;
+  /** Makes every rank's parameters rank 0's (before the first step). */
+  broadcastParameters(model: Module): void;
+  /** Replaces each trainable parameter's gradient by its mean over the ranks (DDP). */
+  allReduceGradients(model: Module): void;
+  /** The mean over ranks of each value (same length on every rank). */
+  averageScalars(values: readonly number[]): number[];
+  barrier(): void;
+  destroy(): void;
+}
+
+/** Parameters in a fixed order (the same on every rank), each once. */
+function uniqueParameters(model: Module): Parameter[] {
+  return [...model.detectronWeightMapping().values()];
+}
+
+function trainable(model: Module): Parameter[] {
+  return uniqueParameters(model).filter((p) => p.trainable && p.tensor.requiresGrad);
+}
+
+/** Gives every listed parameter without a gradient a zero one (so all ranks reduce the same list). */
+function materialiseZeroGrads(params: Parameter[]): void {
+  if (params.length === 0) return;
+  tidy(() => {
+    let s: Tensor | null = null;
+    for (const p of params) {
+      const z = p.tensor.sum().mul(0);
+      s = s === null ? z : s.add(z);
+    }
+    s!.backward();
+  });
+}
+
+/** A c10d/Gloo process group: one per process. */
+export class ProcessGroup implements DistributedTraining {
+  readonly localRanks: readonly number[];
+  private destroyed = false;
+
+  private constructor(readonly rank: number, readonly worldSize: number, readonly device: string) {
+    this.localRanks = [rank];
+  }
+
+  get isMain(): boolean {
+    return this.rank === 0;
+  }
+
+  /**
+   * Joins the group (torch.distributed.init_process_group('gloo')): blocks until all ranks
+   * arrive at MASTER_ADDR:MASTER_PORT, where rank 0 serves the TCPStore.
+   */
+  static init(env: DistEnv, o: { timeoutMs?: number } = {}): ProcessGroup {
+    const timeout = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const device = native.distInit(env.rank, env.worldSize, env.masterAddr, env.masterPort, timeout);
+    return new ProcessGroup(env.rank, env.worldSize, device);
+  }
+
+  /** Sums tensors over the ranks, in place (one flat buffer per dtype). */
+  allReduce(tensors: readonly Tensor[]): void {
+    this.check();
+    if (tensors.length > 0) native.distAllReduce(tensors.map((t) => t.handle));
+  }
+
+  /** Copies `root`'s tensors to every rank, in place. */
+  broadcast(tensors: readonly Tensor[], root = 0): void {
+    this.check();
+    if (tensors.length > 0) native.distBroadcast(tensors.map((t) => t.handle), root);
+  }
+
+  barrier(): void {
+    this.check();
+    native.distBarrier();
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    native.distDestroy();
+  }
+
+  broadcastParameters(model: Module): void {
+    this.broadcast(uniqueParameters(model).map((p) => p.tensor));
+  }
+
+  allReduceGradients(model: Module): void {
+    const params = trainable(model);
+    tidy(() => {
+      // Which parameters have a gradient on some rank (a branch may see no input on one).
+      const flags = fromArray(Float32Array.from(params, (p) => (p.tensor.grad === null ? 0 : 1)));
+      this.allReduce([flags]);
+      const any = flags.data();
+      const used = params.filter((_, i) => any[i] > 0);
+      materialiseZeroGrads(used.filter((p) => p.tensor.grad === null));
+      const grads = used.map((p) => p.tensor.grad!);
+      this.allReduce(grads);
+      for (const g of grads) g.mul_(1 / this.worldSize);
+    });
+  }
+
+  averageScalars(values: readonly number[]): number[] {
+    return tidy(() => {
+      const t = fromArray(Float64Array.from(values));
+      this.allReduce([t]);
+      return Array.from(t.data() as Float64Array, (v) => v / this.worldSize);
+    });
+  }
+
+  private check(): void {
+    if (this.destroyed) throw new Error('the process group was destroyed');
+  }
+}
+
+/**
+ * One process standing in for `worldSize` ranks: it computes every rank's shard of each global
+ * minibatch in turn (gradients accumulate) and divides the gradients by worldSize. The serial
+ * definition of what ProcessGroup training computes.
+ */
+export class SerialGroup implements DistributedTraining {
+  readonly rank = 0;
+  readonly isMain = true;
+  readonly localRanks: readonly number[];
+
+  constructor(readonly worldSize: number) {
+    if (!Number.isInteger(worldSize) || worldSize < 1) throw new Error(`world size must be a positive integer, got ${worldSize}`);
+    this.localRanks = Array.from({ length: worldSize }, (_, r) => r);
+  }
+
+  broadcastParameters(): void {}
+
+  allReduceGradients(model: Module): void {
+    tidy(() => {
+      for (const p of trainable(model)) p.tensor.grad?.mul_(1 / this.worldSize);
+    });
+  }
+
+  averageScalars(values: readonly number[]): number[] {
+    return [...values];
+  }
+
+  barrier(): void {}
+  destroy(): void {}
+}
+
+/** Joins the group described by torchrun's variables (or `env`). */
+export function initProcessGroup(env: DistEnv | null = null, o: { timeoutMs?: number } = {}): ProcessGroup {
+  const e = env ?? distEnvFromProcess();
+  if (e === null) throw new Error('initProcessGroup: $WORLD_SIZE is not set');
+  return ProcessGroup.init(e, o);
+}
+
+export function allReduceGradients(model: Module, group: DistributedTraining): void {
+  group.allReduceGradients(model);
+}
+
+export function broadcastParameters(model: Module, group: DistributedTraining): void {
+  group.broadcastParameters(model);
+}
+
+/**
+ * Per-part loss records averaged over ranks, key by key (the keys are the model's, the same on
+ * every rank; a key missing on this rank counts as 0).
+ */
+export function averageRecords(
+  group: DistributedTraining, parts: ReadonlyArray<Record<string, number>>,
+): Array<Record<string, number>> {
+  if (group.localRanks.length === group.worldSize) return parts.map((p) => ({ ...p }));
+  const keys = [...new Set(parts.flatMap((p) => Object.keys(p)))].sort();
+  const flat = parts.flatMap((p) => keys.map((k) => p[k] ?? 0));
+  const mean = group.averageScalars(flat);
+  return parts.map((p, i) => Object.fromEntries(keys.flatMap((k, j) => (k in p ? [[k, mean[i * keys.length + j]]] : []))));
+}

@@ -1,0 +1,247 @@
+// Multi-process training on PyTorch's own c10d: one process group per process (like
+// torch.distributed's default group), a c10d::TCPStore for the rendezvous and
+// c10d::ProcessGroupGloo for the collectives. Every call blocks the calling thread until its
+// collective is done (training is synchronous anyway) and turns failures -- a peer that died,
+// a timeout, a store that never filled -- into JS Errors; the timeouts given to distInit bound
+// how long a rank waits for a dead peer.
+//
+// Built when libtorch ships c10d with Gloo (DETECTRON_WITH_C10D, set by CMakeLists.txt);
+// otherwise the bindings exist and throw, so that the addon builds everywhere.
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "errors.h"
+#include "ops.h"
+#include "tensor_handle.h"
+
+#ifdef DETECTRON_WITH_C10D
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+
+namespace dtn {
+
+namespace {
+
+#ifdef DETECTRON_WITH_C10D
+
+struct Group {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  int rank = 0;
+  int size = 1;
+  std::string device;
+};
+
+std::unique_ptr<Group> g_group;
+
+Group& Current(const char* what) {
+  if (!g_group) throw std::runtime_error(std::string(what) + ": no process group (call initProcessGroup first)");
+  return *g_group;
+}
+
+bool IsLoopback(const std::string& addr) {
+  return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
+}
+
+// The Gloo device: GLOO_SOCKET_IFNAME's interface when set (as torch.distributed does), the
+// loopback address for a single-machine job, else the default (this host's address).
+std::shared_ptr<::gloo::transport::Device> MakeDevice(const std::string& master, std::string* description) {
+  const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+  if (ifname != nullptr && ifname[0] != '\0') {
+    std::string first(ifname);
+    first = first.substr(0, first.find(','));
+    *description = "interface " + first;
+    return c10d::ProcessGroupGloo::createDeviceForInterface(first);
+  }
+  if (IsLoopback(master)) {
+    *description = "hostname " + master;
+    return c10d::ProcessGroupGloo::createDeviceForHostname(master);
+  }
+  *description = "default";
+  return c10d::ProcessGroupGloo::createDefaultDevice();
+}
+
+void Wait(const c10::intrusive_ptr<c10d::Work>& work, const char* what) {
+  try {
+    work->wait();
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(std::string(what) + " failed: " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string(what) + " failed: " + e.what());
+  }
+}
+
+// distInit(rank, worldSize, masterAddr, masterPort, timeoutMs): the TCPStore (rank 0 serves
+// it) and the Gloo process group; returns a description of the Gloo device.
+Napi::Value DistInit(const Napi::CallbackInfo& info) {
+  Args a(info);
+  if (g_group) throw std::runtime_error("initProcessGroup: a process group already exists (destroy it first)");
+  int rank = static_cast<int>(a.Int(0));
+  int size = static_cast<int>(a.Int(1));
+  std::string addr = a.String(2);
+  int64_t port = a.Int(3);
+  auto timeout = std::chrono::milliseconds(a.Int(4));
+  if (size < 1 || rank < 0 || rank >= size) {
+    throw std::runtime_error("initProcessGroup: rank " + std::to_string(rank) + " outside world size " + std::to_string(size));
+  }
+  if (port <= 0 || port > 65535) throw std::runtime_error("initProcessGroup: bad port " + std::to_string(port));
+  auto group = std::make_unique<Group>();
+  try {
+    c10d::TCPStoreOptions opts;
+    opts.port = static_cast<std::uint16_t>(port);
+    opts.isServer = rank == 0;
+    opts.numWorkers = static_cast<std::size_t>(size);
+    opts.waitWorkers = true;
+    opts.timeout = timeout;
+    auto tcp = c10::make_intrusive<c10d::TCPStore>(addr, opts);
+    group->store = c10::make_intrusive<c10d::PrefixStore>("detectron", tcp);
+    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+    options->devices.push_back(MakeDevice(addr, &group->device));
+    options->threads = 2;
+    group->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(group->store, rank, size, options);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error("initProcessGroup (rank " + std::to_string(rank) + ", " + addr + ":" + std::to_string(port) +
+                             "): " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw std::runtime_error("initProcessGroup (rank " + std::to_string(rank) + ", " + addr + ":" + std::to_string(port) +
+                             "): " + e.what());
+  }
+  group->rank = rank;
+  group->size = size;
+  std::string device = group->device;
+  g_group = std::move(group);
+  return Napi::String::New(info.Env(), device);
+}
+
+// Runs `op` on one flat buffer per dtype holding all of `tensors`, then copies the results
+// back: one collective per dtype instead of one per tensor (DDP's buckets, as one bucket).
+template <typename Op>
+void Flat(std::vector<at::Tensor>& tensors, Op op) {
+  std::vector<at::ScalarType> types;
+  for (const auto& t : tensors) {
+    if (std::find(types.begin(), types.end(), t.scalar_type()) == types.end()) types.push_back(t.scalar_type());
+  }
+  for (at::ScalarType type : types) {
+    std::vector<at::Tensor> group;
+    std::vector<at::Tensor> views;
+    for (auto& t : tensors) {
+      if (t.scalar_type() != type) continue;
+      group.push_back(t);
+      views.push_back(t.detach().reshape({-1}));
+    }
+    at::Tensor flat = views.size() == 1 ? views[0].clone() : at::cat(views);
+    std::vector<at::Tensor> io{flat};
+    op(io);
+    int64_t offset = 0;
+    for (auto& t : group) {
+      int64_t n = t.numel();
+      at::NoGradGuard no_grad;
+      t.detach().copy_(flat.narrow(0, offset, n).view(t.sizes()));
+      offset += n;
+    }
+  }
+}
+
+std::vector<at::Tensor> CpuTensors(const Args& a, size_t i, const char* what) {
+  std::vector<at::Tensor> ts = a.Tensors(i);
+  for (const auto& t : ts) {
+    if (!t.device().is_cpu()) throw std::runtime_error(std::string(what) + ": Gloo here takes CPU tensors only");
+  }
+  return ts;
+}
+
+// distAllReduce(tensors): sums each tensor over the ranks, in place.
+Napi::Value DistAllReduce(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Group& g = Current("allReduce");
+  std::vector<at::Tensor> ts = CpuTensors(a, 0, "allReduce");
+  Flat(ts, [&](std::vector<at::Tensor>& io) {
+    c10d::AllreduceOptions opts;
+    opts.reduceOp = c10d::ReduceOp::SUM;
+    Wait(g.pg->allreduce(io, opts), "allReduce");
+  });
+  return info.Env().Undefined();
+}
+
+// distBroadcast(tensors, root): every rank's tensors become root's, in place.
+Napi::Value DistBroadcast(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Group& g = Current("broadcast");
+  std::vector<at::Tensor> ts = CpuTensors(a, 0, "broadcast");
+  int64_t root = a.Has(1) ? a.Int(1) : 0;
+  if (root < 0 || root >= g.size) throw std::runtime_error("broadcast: root " + std::to_string(root) + " outside the group");
+  Flat(ts, [&](std::vector<at::Tensor>& io) {
+    c10d::BroadcastOptions opts;
+    opts.rootRank = root;
+    opts.rootTensor = 0;
+    Wait(g.pg->broadcast(io, opts), "broadcast");
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value DistBarrier(const Napi::CallbackInfo& info) {
+  Group& g = Current("barrier");
+  Wait(g.pg->barrier(), "barrier");
+  return info.Env().Undefined();
+}
+
+// distDestroy(): drops the process group and the store (no-op without one).
+Napi::Value DistDestroy(const Napi::CallbackInfo& info) {
+  g_group.reset();
+  return info.Env().Undefined();
+}
+
+// distInfo(): {available, initialized, rank, worldSize, device}
+Napi::Value DistInfo(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("available", true);
+  o.Set("initialized", g_group != nullptr);
+  o.Set("rank", g_group ? g_group->rank : 0);
+  o.Set("worldSize", g_group ? g_group->size : 1);
+  o.Set("device", g_group ? g_group->device : std::string());
+  return o;
+}
+
+#else  // !DETECTRON_WITH_C10D
+
+Napi::Value Unavailable(const Napi::CallbackInfo& info) {
+  throw std::runtime_error("this addon was built without c10d/Gloo (libtorch's distributed headers were not found)");
+}
+
+Napi::Value DistInfo(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("available", false);
+  o.Set("initialized", false);
+  o.Set("rank", 0);
+  o.Set("worldSize", 1);
+  o.Set("device", "");
+  return o;
+}
+
+#define DistInit Unavailable
+#define DistAllReduce Unavailable
+#define DistBroadcast Unavailable
+#define DistBarrier Unavailable
+Napi::Value DistDestroy(const Napi::CallbackInfo& info) { return info.Env().Undefined(); }
+
+#endif
+
+}  // namespace
+
+void RegisterDistributed(Napi::Env env, Napi::Object exports) {
+  Export(env, exports, "distInit", DistInit);
+  Export(env, exports, "distAllReduce", DistAllReduce);
+  Export(env, exports, "distBroadcast", DistBroadcast);
+  Export(env, exports, "distBarrier", DistBarrier);
+  Export(env, exports, "distDestroy", DistDestroy);
+  Export(env, exports, "distInfo", DistInfo);
+}
+
+}  // namespace dtn
