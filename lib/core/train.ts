@@ -142,6 +142,14 @@ function sumLosses(losses: Map<string, Tensor>): Tensor {
   return total;
 }
 
+/**
+ * Memory for the log line's 'mem': peak GPU memory where Detectron reports it; on CPU the
+ * process's resident memory, which is what a CPU run is limited by.
+ */
+function processMemory(): number {
+  return process.memoryUsage().rss;
+}
+
 /** Trains a Generalized R-CNN or a RetinaNet (by MODEL.TYPE); resolves when the last epoch (or maxSteps) is done. */
 export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   const dist = o.distributed;
@@ -193,7 +201,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
     start: { epoch: start.startEpoch, batch: (start.startStep * iterSize) % Math.max(1, Math.floor(roidb.length / globalBatch)) },
     ...(dist === undefined ? {} : { shards: { count: world, indices: localRanks } }),
   });
-  const stats = new TrainingStats({ maxIter: totalSteps, logPeriod: o.dispInterval ?? 20 });
+  const stats = new TrainingStats({ maxIter: totalSteps, logPeriod: o.dispInterval ?? 20, memoryBytes: processMemory });
   const statsFile = isMain ? new StatsFileWriter(path.join(outputDir, 'training_stats.jsonl')) : null;
   const tb = o.useTfboard && isMain ? new EventWriter(path.join(outputDir, 'tb')) : null;
   const progress = isMain ? new TrainingProgress(totalSteps, start.startIteration) : null;
