@@ -2,7 +2,7 @@
  * Serialized TensorProtos (caffe2/core/tensor serialization): each TensorProto carries its name,
  * dims, data type and data in the field for that type, or little-endian bytes in raw_data.
  */
-import { DTYPE_BYTES, numel, type DType, type NdArray, type TypedArray } from '../../lib/utils/ndarray';
+import { arrayOfDType, DTYPE_BYTES, numel, type DType, type NdArray, type TypedArray } from '../../lib/utils/ndarray';
 import type { TensorProto } from './messages';
 import { DataType } from './schema';
 
@@ -44,20 +44,7 @@ function fromRaw(raw: Uint8Array, dtype: DType, error: (why: string) => Error): 
   const width = DTYPE_BYTES[dtype];
   if (raw.length % width !== 0) throw error(`raw_data has ${raw.length} bytes, not a multiple of ${width}`);
   const copy = new Uint8Array(raw); // own, aligned buffer: `raw` is a view into the whole file
-  const { buffer } = copy;
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(buffer);
-    case 'float64':
-      return new Float64Array(buffer);
-    case 'int32':
-      return new Int32Array(buffer);
-    case 'int64':
-      return new BigInt64Array(buffer);
-    case 'uint8':
-    case 'bool':
-      return copy;
-  }
+  return arrayOfDType(dtype, copy.buffer);
 }
 
 function fromFields(proto: TensorProto, dtype: DType, error: (why: string) => Error): TypedArray {

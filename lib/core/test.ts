@@ -143,6 +143,16 @@ function roisToImageBoxes(rois: Float32Array, imScale: number): Float32Array {
   return out;
 }
 
+/** The conv body's features for one image blob, on the model's device. */
+function bodyFeatures(model: GeneralizedRCNN, blob: ImageBlob): RoIFeatures {
+  const input = fromArray(blob.blob.data as Float32Array, blob.blob.shape, { device: model.device });
+  try {
+    return model.features(input);
+  } finally {
+    input.dispose();
+  }
+}
+
 /**
  * Detectron's im_proposals: the image at TEST.SCALE / TEST.MAX_SIZE through the conv body and
  * RPN; boxes in image pixels and their objectness, best first. `features` (the conv body's
@@ -153,14 +163,7 @@ export function imProposals(model: GeneralizedRCNN, im: NdArray, pre: Precompute
   if (model.rpn === null) throw new Error('im_proposals needs a model with an RPN (MODEL.RPN_ONLY or MODEL.FASTER_RCNN)');
   const blob = pre?.blob ?? imageBlob(cfg, im, cfg.TEST.SCALE, cfg.TEST.MAX_SIZE);
   return inferenceMode(() => {
-    let features: RoIFeatures;
-    if (pre !== null) {
-      features = pre.features;
-    } else {
-      const input = fromArray(blob.blob.data as Float32Array, blob.blob.shape, { device: model.device });
-      features = model.features(input);
-      input.dispose();
-    }
+    const features = pre !== null ? pre.features : bodyFeatures(model, blob);
     try {
       const { rois, scores } = rpnProposalsForImage(model, features, blob.imInfo.data as Float32Array);
       return { boxes: roisToImageBoxes(rois, blob.imScale), scores, imScale: blob.imScale };
@@ -270,14 +273,7 @@ export function imDetectBbox(
   const [height, width] = im.shape;
   const imInfo = blob.imInfo.data as Float32Array;
   return inferenceMode(() => {
-    let features: RoIFeatures;
-    if (pre !== null) {
-      features = pre.features;
-    } else {
-      const input = fromArray(blob.blob.data as Float32Array, blob.blob.shape, { device: model.device });
-      features = model.features(input);
-      input.dispose();
-    }
+    const features = pre !== null ? pre.features : bodyFeatures(model, blob);
     let proposals: { rois: Float32Array; scores: Float32Array };
     // Detectron regresses from rois / im_scale with its own RPN and from the given image boxes
     // themselves otherwise (not their float32 round trip through the network scale)

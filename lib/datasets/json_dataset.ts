@@ -27,6 +27,7 @@ import { unpickle } from '../../converters/pkl/unpickler';
 import type { NdArray } from '../utils/ndarray';
 import { bboxOverlaps, filterSmallBoxes, uniqueBoxes, xyxyToXywh, type FloatArray } from '../utils/boxes';
 import { isPoly, type Segm } from '../utils/segms';
+import { COCO_KEYPOINT_FLIP_MAP } from '../utils/keypoints';
 import { checkDatasetFiles, resolveDataset, type DatasetSource, type DatasetSpec } from './dataset_catalog';
 import { bbIou } from './pycocotools/mask';
 import { COCO, type CocoAnnotation, type CocoCategory, type CocoDataset, type CocoImage } from './pycocotools/coco';
@@ -177,17 +178,6 @@ export interface LoadDatasetOptions extends StreamJsonOptions {
   dataDir?: string;
 }
 
-/** Detectron's fixed flip map for COCO person keypoints (json_dataset._init_keypoints). */
-const KEYPOINT_FLIP_MAP: Readonly<Record<string, string>> = Object.freeze({
-  left_eye: 'right_eye',
-  left_ear: 'right_ear',
-  left_shoulder: 'right_shoulder',
-  left_elbow: 'right_elbow',
-  left_wrist: 'right_wrist',
-  left_hip: 'right_hip',
-  left_knee: 'right_knee',
-  left_ankle: 'right_ankle',
-});
 
 export class JsonDataset {
   readonly name: string;
@@ -238,7 +228,7 @@ export class JsonDataset {
         this.keypoints = [...kps];
         this.keypointsToIdMap = new Map(kps.map((k, i) => [k, i]));
         this.numKeypoints = kps.length;
-        this.keypointFlipMap = KEYPOINT_FLIP_MAP;
+        this.keypointFlipMap = COCO_KEYPOINT_FLIP_MAP;
       }
     }
   }

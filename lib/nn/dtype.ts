@@ -1,7 +1,8 @@
 /** Tensor element types and devices, and their codes in the native addon. */
-import type { DType, TypedArray } from '../utils/ndarray';
+import { arrayOfDType, type DType, type TypedArray } from '../utils/ndarray';
 
 export type { DType, TypedArray };
+export { arrayOfDType };
 
 /** Devices as libtorch spells them: `cpu`, `cuda`, `cuda:N`. */
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
@@ -36,23 +37,6 @@ export function dtypeOfArray(data: TypedArray): DType {
   if (data instanceof Int32Array) return 'int32';
   if (data instanceof BigInt64Array) return 'int64';
   return 'uint8';
-}
-
-/** A typed array over `buffer` for values of `dtype` (bool as Uint8Array). */
-export function arrayOfDType(dtype: DType, buffer: ArrayBuffer): TypedArray {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(buffer);
-    case 'float64':
-      return new Float64Array(buffer);
-    case 'int32':
-      return new Int32Array(buffer);
-    case 'int64':
-      return new BigInt64Array(buffer);
-    case 'uint8':
-    case 'bool':
-      return new Uint8Array(buffer);
-  }
 }
 
 export function isFloatingDType(dtype: DType): boolean {

@@ -28,3 +28,20 @@ export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
   uint8: 1,
   bool: 1,
 };
+
+/** A typed array over `buffer` for values of `dtype` (bool as Uint8Array). */
+export function arrayOfDType(dtype: DType, buffer: ArrayBuffer): TypedArray {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(buffer);
+    case 'float64':
+      return new Float64Array(buffer);
+    case 'int32':
+      return new Int32Array(buffer);
+    case 'int64':
+      return new BigInt64Array(buffer);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(buffer);
+  }
+}
