@@ -101,7 +101,8 @@ async function runOne(run: Run, o: { steps: number; lr: number; warmup: number; 
     'SOLVER.WARM_UP_ITERS', String(o.warmup), 'SOLVER.WARM_UP_FACTOR', String(o.warmFactor), 'SOLVER.WARM_UP_METHOD', 'linear',
     'TRAIN.RPN_PRE_NMS_TOP_N', '2000', 'TRAIN.RPN_POST_NMS_TOP_N', '1000', 'TRAIN.BATCH_SIZE_PER_IM', String(o.roisPerIm),
   ];
-  console.log(`\n== ${run.name}: ${run.images} images, ${o.steps} steps (${epochs} epochs), TRAIN.SCALES (${scale},), ` +
+  if (o.evalLatest) console.log(`\n== ${run.name}: ${run.images} images`);
+  else console.log(`\n== ${run.name}: ${run.images} images, ${o.steps} steps (${epochs} epochs), TRAIN.SCALES (${scale},), ` +
     `LR ${o.lr} with linear warm-up over ${o.warmup} steps from ×${o.warmFactor}, ×0.1 from epoch ${decayEpoch}, ` +
     `BATCH_SIZE_PER_IM ${o.roisPerIm}, threads ${getThreads()}`);
   const timer = setInterval(samplePeak, 500);
