@@ -7,16 +7,13 @@
  *
  *   npx tsc -p . && node dist/bench/distributed.js [--steps N] [--nproc 2]
  */
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { packageRoot } from '../lib/nn/native';
 import { launchLocal } from '../lib/utils/distributed_launch';
 import { trainModel } from '../lib/core/train';
+import { argNumber, FIXTURES, generatedWeights, ROOT } from './common';
 
-const ROOT = packageRoot();
-const FIXTURES = path.resolve(ROOT, '../shared/fixtures');
 const CFG = path.join(FIXTURES, 'configs/detectron/12_2017_baselines/e2e_mask_rcnn_R-50-FPN_1x.yaml');
 const ANN = path.join(FIXTURES, 'coco/annotations/instances_mini.json');
 const IMAGES = path.join(FIXTURES, 'coco/images');
@@ -24,19 +21,7 @@ const SMALL = ['TRAIN.SCALES', '(256,)', 'TRAIN.MAX_SIZE', '400', 'TRAIN.USE_FLI
   'TRAIN.RPN_PRE_NMS_TOP_N', '1000', 'TRAIN.RPN_POST_NMS_TOP_N', '500', 'TRAIN.BATCH_SIZE_PER_IM', '128'];
 const BS = 2;
 
-function weights(arch: string): string {
-  const file = path.join(ROOT, 'data/cache', `${arch}_s1.pkl`);
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    execFileSync('python3', [path.join(FIXTURES, 'make_detectron_pkl.py'), arch, file, '--seed', '1']);
-  }
-  return file;
-}
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
 /** Seconds per step after the first, from the per-iteration `time` (a running mean) Detectron logs. */
 function steadyStepSeconds(dir: string): number {
@@ -48,10 +33,10 @@ function steadyStepSeconds(dir: string): number {
 }
 
 async function main(): Promise<void> {
-  const steps = arg('--steps', 6);
-  const nproc = arg('--nproc', 2);
+  const steps = argNumber('--steps', 6);
+  const nproc = argNumber('--nproc', 2);
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-dist-'));
-  const pkl = weights('e2e_mask_rcnn_R-50-FPN');
+  const pkl = generatedWeights('e2e_mask_rcnn_R-50-FPN');
   const epochs = String(Math.ceil(steps / 2) + 1);
   try {
     const one = path.join(out, 'one');

@@ -6,7 +6,6 @@
  *
  *   node dist/bench/inference.js [--images N] [--threads T]
  */
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadConfig } from '../lib/core/config';
@@ -14,29 +13,15 @@ import { detectImage } from '../lib/core/detect';
 import { initializeModelFromCfg } from '../lib/core/test_engine';
 import { StageTimes } from '../lib/core/timers';
 import { getThreads, setThreads } from '../lib/nn/runtime';
-import { packageRoot } from '../lib/nn/native';
 import { imread } from '../lib/utils/image_io';
+import { argNumber, FIXTURES, generatedWeights, ROOT } from './common';
 
-const ROOT = packageRoot();
-const FIXTURES = path.resolve(ROOT, '../shared/fixtures');
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
-function weights(arch: string): string {
-  const file = path.join(ROOT, 'data/cache', `${arch}_s1.pkl`);
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    execFileSync('python3', [path.join(FIXTURES, 'make_detectron_pkl.py'), arch, file, '--seed', '1']);
-  }
-  return file;
-}
 
 async function benchModel(name: string, config: string, arch: string, images: string[]): Promise<void> {
   const cfg = loadConfig(path.join(ROOT, 'configs/12_2017_baselines', config));
-  const model = initializeModelFromCfg(cfg, weights(arch));
+  const model = initializeModelFromCfg(cfg, generatedWeights(arch));
   const warm = await imread(images[0]);
   detectImage(model, warm); // first call pays for mkldnn's primitive creation
   const times = new StageTimes();
@@ -54,9 +39,9 @@ async function benchModel(name: string, config: string, arch: string, images: st
 }
 
 async function main(): Promise<void> {
-  setThreads(arg('--threads', getThreads()));
+  setThreads(argNumber('--threads', getThreads()));
   const dir = path.join(ROOT, 'demo');
-  const images = fs.readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort().slice(0, arg('--images', 3)).map((f) => path.join(dir, f));
+  const images = fs.readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort().slice(0, argNumber('--images', 3)).map((f) => path.join(dir, f));
   console.log(`threads ${getThreads()}, TEST.SCALE 800, MAX_SIZE 1333`);
   await benchModel('Mask R-CNN R-50-FPN', 'e2e_mask_rcnn_R-50-FPN_1x.yaml', 'e2e_mask_rcnn_R-50-FPN', images);
   await benchModel('Faster R-CNN R-50-C4', 'e2e_faster_rcnn_R-50-C4_1x.yaml', 'e2e_faster_rcnn_R-50-C4', images);

@@ -6,42 +6,27 @@
  * box / mask / keypoint AP, seconds per SGD step and peak RSS.
  *
  *   npx tsc -p . && node dist/bench/overfit.js [--steps N] [--model mask|keypoint|both]
- *     [--lr 3e-4] [--warmup 50] [--every 10] [--rois 256] [--threads T] [--out DIR]
+ *     [--lr 3e-4] [--warmup 20] [--every 10] [--rois 256] [--threads T] [--out DIR]
  *   node dist/bench/overfit.js --eval-latest [--model ...]   # curve + AP of the newest checkpoint of a run in --out
  *
  * The generated weights give very large gradients: a constant LR above ~5e-4 from step 0
  * diverges, so the schedule warms up linearly from WARM_UP_FACTOR × LR and decays ×0.1 for
  * the last ~15% of the steps.
  */
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { trainModel } from '../lib/core/train';
 import { CheckpointManager } from '../lib/utils/checkpoints';
 import { getThreads, setThreads } from '../lib/nn/runtime';
-import { packageRoot } from '../lib/nn/native';
 import { testNet } from '../tools/test_net';
+import { argString, FIXTURES, generatedWeights, ROOT } from './common';
 
-const ROOT = packageRoot();
-const FIXTURES = path.resolve(ROOT, '../shared/fixtures');
 const CFG_DIR = path.join(FIXTURES, 'configs/detectron/12_2017_baselines');
 const IMAGES = path.join(FIXTURES, 'coco/images');
 
 /** make_detectron_pkl.py weights (seed 1), cached in data/cache as the tests cache them. */
-function weights(arch: string): string {
-  const file = path.join(ROOT, 'data/cache', `${arch}_s1.pkl`);
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    execFileSync('python3', [path.join(FIXTURES, 'make_detectron_pkl.py'), arch, file, '--seed', '1']);
-  }
-  return file;
-}
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
 
 interface Run {
   name: string;
@@ -122,7 +107,7 @@ async function runOne(run: Run, o: { steps: number; lr: number; warmup: number; 
     const r = await trainModel({
       cfg: path.join(CFG_DIR, run.cfg), datasets: [run.ann], imageDir: IMAGES, overrides, batchSize: 1, lr: o.lr,
       epochs, lrDecayEpochs: [decayEpoch], lrDecayGamma: 0.1, maxSteps: o.steps,
-      loadDetectron: weights(run.arch), outputDir: outDir, seed: 7, dispInterval: o.every,
+      loadDetectron: generatedWeights(run.arch), outputDir: outDir, seed: 7, dispInterval: o.every,
       ckptNumPerEpoch: 1, keepCheckpoints: 1, log: () => {},
     });
     samplePeak();
@@ -155,17 +140,17 @@ async function runOne(run: Run, o: { steps: number; lr: number; warmup: number; 
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--threads')) setThreads(Number(arg('--threads', '2')));
-  const which = arg('--model', 'both');
+  if (process.argv.includes('--threads')) setThreads(Number(argString('--threads', '2')));
+  const which = argString('--model', 'both');
   const o = {
-    steps: Number(arg('--steps', '300')),
-    lr: Number(arg('--lr', '3e-4')),
-    warmup: Number(arg('--warmup', '50')),
-    warmFactor: Number(arg('--warm-factor', '0.1')),
-    every: Number(arg('--every', '10')),
-    roisPerIm: Number(arg('--rois', '256')),
+    steps: Number(argString('--steps', '600')),
+    lr: Number(argString('--lr', '3e-4')),
+    warmup: Number(argString('--warmup', '20')),
+    warmFactor: Number(argString('--warm-factor', '0.1')),
+    every: Number(argString('--every', '10')),
+    roisPerIm: Number(argString('--rois', '256')),
     evalLatest: process.argv.includes('--eval-latest'),
-    out: arg('--out', path.join(os.tmpdir(), 'detectron_overfit')),
+    out: argString('--out', path.join(os.tmpdir(), 'detectron_overfit')),
   };
   const runs = which === 'both' ? [RUNS.mask, RUNS.keypoint] : [RUNS[which]];
   if (runs.some((r) => r === undefined)) throw new Error(`--model: mask, keypoint or both, got '${which}'`);

@@ -10,6 +10,7 @@ import { convertConfigTree } from '../converters/yaml/convert_tree';
 import { convertDetectronYaml, formatChange } from '../converters/yaml/detectron_yaml';
 import { Command } from 'commander';
 import { register } from '../tools/convert_config';
+import { captureOutput } from './helpers/capture_output';
 
 const FIXTURES = path.resolve(__dirname, '../../shared/fixtures');
 const DETECTRON_CONFIGS = path.join(FIXTURES, 'configs/detectron');
@@ -27,26 +28,10 @@ function listFiles(dir: string): string[] {
 
 /** Runs the CLI, returning what it printed; rejects with the command's error. */
 async function runCli(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    // Only this command is registered, so the test does not depend on the others loading.
-    const program = new Command('detectron').exitOverride();
-    register(program);
-    await program.parseAsync(['node', 'detectron', ...args]);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  return { stdout, stderr };
+  // Only this command is registered, so the test does not depend on the others loading.
+  const program = new Command('detectron').exitOverride();
+  register(program);
+  return captureOutput(() => program.parseAsync(['node', 'detectron', ...args]));
 }
 
 let tmp: string;

@@ -59,14 +59,56 @@ maybe('distributed (c10d/Gloo)', () => {
       g.broadcast([c], 1);
       g.barrier();
       const avg = g.averageScalars([r, 2 * r]);
-      process.stdout.write(JSON.stringify({ a: Array.from(a.data()), b: Array.from(b.data()), c: Array.from(c.data()), avg, device: g.device }));
+      const rows = g.gatherRows(new Map([[r, [r + 1, 2 ** 32 - 1 - r]]]), 2);
+      process.stdout.write(JSON.stringify({ a: Array.from(a.data()), b: Array.from(b.data()), c: Array.from(c.data()), avg, rows, device: g.device }));
     `);
     for (const r of results as Array<Record<string, unknown>>) {
       expect(r.a).toEqual([3, 30, -1]);
       expect(r.b).toEqual([1 + 1e-12, 6]);
       expect(r.c).toEqual([1, 1, 1]);
       expect(r.avg).toEqual([0.5, 1]);
+      expect(r.rows).toEqual([[1, 2 ** 32 - 1], [2, 2 ** 32 - 2]]);
       expect(r.device).toBe('hostname 127.0.0.1');
+    }
+  });
+
+  test("DDP's reducer averages gradients during backward: accumulation without sync, a layer unused on one rank", async () => {
+    const results = await runRanks(2, `
+      const L = require(${JSON.stringify(path.join(ROOT, 'lib/nn/layers.ts'))});
+      const { Module } = require(${JSON.stringify(path.join(ROOT, 'lib/nn/module.ts'))});
+      class Two extends Module {
+        constructor() { super(); this.a = this.addModule('a', new L.Linear('a', 3, 2)); this.b = this.addModule('b', new L.Linear('b', 3, 2)); }
+      }
+      const model = new Two();
+      for (const [, p] of model.namedParameters()) p.tensor.requiresGrad_(true);
+      g.wrapModel(model);
+      const r = g.rank;
+      const step = (x, sync, useB) => {
+        let loss = model.a.forward(T.fromArray(new Float32Array(x), [1, 3])).sum();
+        if (useB) loss = loss.add(model.b.forward(T.fromArray(new Float32Array([4, 5, 6]), [1, 3])).sum().mul(r + 1));
+        g.backward(loss, sync);
+      };
+      step([r + 1, 1, 2], false, false);
+      const local = Array.from(model.a.weight.tensor.grad.data());
+      step([1, 1, r + 1], true, r === 0);
+      g.allReduceGradients(model);
+      const grad = (p) => (p.tensor.grad === null ? null : Array.from(p.tensor.grad.data()));
+      process.stdout.write(JSON.stringify({
+        overlaps: g.overlapsBackward, local, aw: grad(model.a.weight), ab: grad(model.a.bias), bw: grad(model.b.weight), bb: grad(model.b.bias),
+      }));
+    `);
+    const [r0, r1] = results as Array<Record<string, unknown>>;
+    // Before the synchronised backward each rank holds its own gradient.
+    expect(r0.local).toEqual([1, 1, 2, 1, 1, 2]);
+    expect(r1.local).toEqual([2, 1, 2, 2, 1, 2]);
+    for (const r of [r0, r1]) {
+      expect(r.overlaps).toBe(true);
+      // a: mean over ranks of x + x' per rank: rank 0 (2, 2, 3), rank 1 (3, 2, 4).
+      expect(r.aw).toEqual([2.5, 2, 3.5, 2.5, 2, 3.5]);
+      expect(r.ab).toEqual([2, 2]);
+      // b: used on rank 0 only (weight 1); rank 1 contributes zeros to the mean.
+      expect(r.bw).toEqual([2, 2.5, 3, 2, 2.5, 3]);
+      expect(r.bb).toEqual([0.5, 0.5]);
     }
   });
 
@@ -130,7 +172,7 @@ maybe('distributed (c10d/Gloo)', () => {
     expect(killedAt).toBeGreaterThan(0);
     // Rank 0 ended on its own, its collective failing on the closed connection.
     expect(children[0].exitCode).toBe(1);
-    expect(lines.join('\n')).toMatch(/0: detectron: allReduce failed: .*Connection closed by peer/);
+    expect(lines.join('\n')).toMatch(/0: detectron: gradient all-reduce \(rank 0 of 2\) failed during backward: .*Connection closed by peer/);
     // Within about one training step (rank 0 notices at its next all-reduce).
     expect(Date.now() - killedAt).toBeLessThan(60_000);
   });

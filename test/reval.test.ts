@@ -5,23 +5,14 @@
  */
 import * as path from 'path';
 import { buildProgram } from '../tools/detectron';
+import { captureOutput } from './helpers/capture_output';
 
 const FIXTURES = path.resolve(__dirname, '../../shared/fixtures');
 const GOLDEN = path.join(FIXTURES, 'golden/coco_eval');
 
 /** Runs `detectron ...args` and returns what it wrote to stdout. */
 async function run(args: string[]): Promise<string> {
-  const chunks: string[] = [];
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-    return true;
-  });
-  try {
-    await buildProgram().exitOverride().parseAsync(['node', 'detectron', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return chunks.join('');
+  return (await captureOutput(() => buildProgram().exitOverride().parseAsync(['node', 'detectron', ...args]))).stdout;
 }
 
 const bboxArgs = [

@@ -18,6 +18,8 @@ import { imread } from '../lib/utils/image_io';
 import { loadWeights } from '../converters/weights';
 import { inferSimple } from '../tools/infer_simple';
 import { testNet } from '../tools/test_net';
+import { proposalsPklValue } from '../lib/core/rpn_generator';
+import { writePickle } from '../converters/pkl/write_pkl';
 import { detectronPkl, FIXTURES } from './helpers/fixtures';
 
 const CONFIGS = path.join(FIXTURES, 'configs/detectron/12_2017_baselines');
@@ -138,6 +140,25 @@ describe('test_net on an RPN-only model (generate_rpn_on_dataset)', () => {
     }, { log, reportStream: sink });
     expect(fast.runs[0].computed).toBe(5);
     expect(fast.failed).toBe(0);
+
+    // Two TEST.DATASETS take their own TEST.PROPOSAL_FILES (Detectron's get_inference_dataset):
+    // the second dataset (the same images) gets only each image's best proposal.
+    const annB = path.join(out, 'instances_mini_b.json');
+    fs.copyFileSync(ANN, annB);
+    const top = path.join(out, 'top1_proposals.pkl');
+    writePickle(top, proposalsPklValue(read.boxes.map((b) => Float32Array.from(b.slice(0, 4))), read.scores.map((sc) => Float32Array.from(sc.slice(0, 1))), read.ids, ''));
+    const two = await testNet([], {
+      cfg: path.join(CONFIGS, 'fast_rcnn_R-50-FPN_1x.yaml'), wts: detectronPkl('e2e_faster_rcnn_R-50-FPN', 1), imageDir: IMAGES,
+      set: [...SET, 'TEST.PROPOSAL_LIMIT', '100', 'TEST.DATASETS', `("${ANN}", "${annB}")`,
+        'TEST.PROPOSAL_FILES', `("${run.proposalFile}", "${top}")`], outputExt: 'pdf', device: 'cpu', outputDir: out,
+    }, { log, reportStream: sink });
+    const perImage = (r: typeof two.runs[number]): number[] =>
+      r.all.boxes[0].map((_, i) => r.all.boxes.reduce((n, cls) => n + ((cls[i]?.length ?? 0) / 5), 0));
+    const [countsA, countsB] = two.runs.map(perImage);
+    expect(countsA).toEqual(perImage(fast.runs[0]));
+    // One proposal gives at most one box per class (80 classes); the full file more than that somewhere.
+    countsB.forEach((n) => expect(n).toBeLessThanOrEqual(80));
+    expect(countsB.reduce((a, b) => a + b)).toBeLessThan(countsA.reduce((a, b) => a + b));
   });
 
   test('infer_simple on an RPN-only model says to use test_net', async () => {

@@ -18,6 +18,7 @@ import { checkExpectedResults, evaluateAll, type EvalLog } from '../lib/datasets
 import { buildProgram } from '../tools/detectron';
 import { testNet, type TestNetCliOptions } from '../tools/test_net';
 import { detectronPkl, FIXTURES } from './helpers/fixtures';
+import { captureOutput } from './helpers/capture_output';
 
 const CFG = path.join(FIXTURES, 'configs/detectron/12_2017_baselines/e2e_mask_rcnn_R-50-FPN_1x.yaml');
 const ANN = path.join(FIXTURES, 'coco/annotations/instances_mini.json');
@@ -34,21 +35,11 @@ interface Captured {
 
 /** Runs `detectron ...args`, capturing what it writes. */
 async function cli(args: string[]): Promise<Captured> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const text = (c: string | Uint8Array): string => (typeof c === 'string' ? c : Buffer.from(c).toString());
-  const so = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (out.push(text(c)), true));
-  const se = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (err.push(text(c)), true));
   process.exitCode = 0;
-  try {
-    await buildProgram().exitOverride().parseAsync(['node', 'detectron', ...args]);
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-  }
+  const written = await captureOutput(() => buildProgram().exitOverride().parseAsync(['node', 'detectron', ...args]));
   const exitCode = Number(process.exitCode ?? 0);
   process.exitCode = 0;
-  return { stdout: out.join(''), stderr: err.join(''), exitCode };
+  return { ...written, exitCode };
 }
 
 /** The library entry point with its log captured. */

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadCheckpoint } from '../lib/utils/checkpoints';
+import { SerialGroup } from '../lib/utils/distributed';
 import { trainModel, TrainOptions } from '../lib/core/train';
 import { buildProgram } from '../tools/detectron';
 import { detectronPkl, FIXTURES } from './helpers/fixtures';
@@ -46,6 +47,17 @@ describe('train_net', () => {
     const whole = await trainModel({ ...base('whole'), epochs: 1, ckptNumPerEpoch: 1 });
     const firstPart = await trainModel({ ...base('parts'), epochs: 1, maxSteps: 2, ckptNumPerEpoch: 5 });
     const rest = await trainModel({ ...base('parts'), epochs: 1, resume: true });
+    expect(firstPart.losses.concat(rest.losses)).toEqual(whole.losses);
+  }, LONG);
+
+  test('a data-parallel run resumes exactly: every rank\'s RoI-sampling stream is in the checkpoint', async () => {
+    const dp = (out: string): TrainOptions => ({ ...base(out), batchSize: 2, epochs: 2, distributed: new SerialGroup(2) });
+    const whole = await trainModel(dp('dp_whole'));
+    expect(whole.steps).toBe(4);
+    const firstPart = await trainModel({ ...dp('dp_parts'), maxSteps: 2 });
+    const ckpt = loadCheckpoint(path.join(dir, 'dp_parts', 'model_final.pkl'));
+    expect(ckpt.state?.rng.ranks?.length).toBe(2);
+    const rest = await trainModel({ ...dp('dp_parts'), resume: true });
     expect(firstPart.losses.concat(rest.losses)).toEqual(whole.losses);
   }, LONG);
 

@@ -11,6 +11,7 @@ import { convertWeights, weightsInfo, formatInfo } from '../tools/weights';
 import { loadWeights } from '../converters/weights';
 import { writePkl } from '../converters/pkl/write_pkl';
 import { NetDefType } from '../converters/caffe2/schema';
+import { captureOutput } from './helpers/capture_output';
 
 let tmp: string;
 beforeAll(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'weights-cli-'))));
@@ -36,23 +37,7 @@ function momentum(): Map<string, NdArray> {
 
 /** Runs `detectron ...args`, returning what it wrote to stdout and stderr. */
 async function run(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    await buildProgram().exitOverride().parseAsync(['node', 'detectron', ...args]);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  return { stdout, stderr };
+  return captureOutput(() => buildProgram().exitOverride().parseAsync(['node', 'detectron', ...args]));
 }
 
 describe('weights info', () => {

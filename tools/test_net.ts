@@ -5,7 +5,13 @@
  * (lib/core/test_engine_dataset.ts).
  *
  *   detectron test_net --cfg e2e_mask_rcnn_R-50-FPN_1x.yaml --wts model_final.pkl \
- *     --dataset coco_2017_val [--range 0 500] [--vis] [--output-dir out] [TEST.SCALE 800 ...]
+ *     --dataset coco_2017_val [--range 0 500] [--nproc 4] [--vis] [--output-dir out] [TEST.SCALE 800 ...]
+ *
+ * Sharded runs (Detectron's multi_gpu_test_net_on_dataset) ride on the per-image results:
+ * with --nproc N this process starts N `test_net --range A B` children on contiguous ranges,
+ * then runs the whole range itself, which finds every image done and only merges and
+ * evaluates. Started by a launcher (torchrun's $WORLD_SIZE and $RANK), each process runs its
+ * rank's range and rank 0 waits for the others' results before merging.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -15,15 +21,19 @@ import {
 } from '../lib/core/config';
 import type { FrozenDetectronConfig } from '../lib/core/config_defaults';
 import { resolveWeights } from '../lib/core/model_zoo';
-import { testNetOnDataset, testOutputDir, type TestNetResult } from '../lib/core/test_engine_dataset';
+import {
+  discardPerImageResults, PER_IMAGE_DIR, RUN_FILE, testNetOnDataset, testOutputDir, type TestNetOptions, type TestNetResult,
+} from '../lib/core/test_engine_dataset';
 import { contains, datasets, getAnnFn, type DatasetSpec } from '../lib/datasets/dataset_catalog';
 import { JsonDataset } from '../lib/datasets/json_dataset';
 import type { EvalLog } from '../lib/datasets/task_evaluation';
-import { setThreads } from '../lib/nn/runtime';
+import { getThreads, setThreads } from '../lib/nn/runtime';
+import { distEnvFromProcess } from '../lib/utils/distributed';
+import { detectronNodeArgs, splitRange, superviseChildren, type SupervisedChild } from '../lib/utils/distributed_launch';
 import type { ReportStream } from '../lib/utils/inference_report';
 import type { VisFormat } from '../lib/utils/vis';
 import { generateRpnOnDataset, type GenerateRpnResult } from '../lib/core/rpn_generator';
-import { addImsPerBatchOption, addThreadsOption, takeImsPerBatch } from './common_options';
+import { addImsPerBatchOption, addThreadsOption, positiveInt, takeImsPerBatch } from './common_options';
 
 export interface TestNetCliOptions {
   cfg: string;
@@ -40,11 +50,15 @@ export interface TestNetCliOptions {
   restart?: boolean;
   /** Images per conv-body batch (also TEST.IMS_PER_BATCH N among the overrides). */
   imsPerBatch?: number;
+  /** Processes to split each dataset's images among (default 1). */
+  nproc?: number;
 }
 
 export interface TestNetIo {
   log: EvalLog;
   reportStream?: ReportStream;
+  /** The environment (default process.env): a launcher's $WORLD_SIZE and $RANK, $DETECTRON_SHARD_TIMEOUT; --nproc children get it. */
+  env?: NodeJS.ProcessEnv;
 }
 
 const defaultIo = (): TestNetIo => ({
@@ -99,6 +113,120 @@ function buildConfig(file: string, overrides: readonly string[], run?: object): 
   return assertAndInferCfg(cfg);
 }
 
+/** How this process takes part in a run. */
+type Sharding =
+  | { kind: 'single' }
+  /** --nproc N: children run the shards, this process merges. */
+  | { kind: 'nproc'; nproc: number }
+  /** Started by a launcher as rank `rank` of `worldSize`: runs its shard; rank 0 also merges. */
+  | { kind: 'rank'; rank: number; worldSize: number; localRank: number; timeoutMs: number };
+
+/** How long rank 0 waits for the other ranks' results, in ms: $DETECTRON_SHARD_TIMEOUT seconds, default an hour. */
+export function shardTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const v = env.DETECTRON_SHARD_TIMEOUT;
+  if (v === undefined || v === '') return 3_600_000;
+  const seconds = Number(v);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`$DETECTRON_SHARD_TIMEOUT must be a positive number of seconds, got '${v}'`);
+  return seconds * 1000;
+}
+
+function shardingOf(o: TestNetCliOptions, env: NodeJS.ProcessEnv, rpnOnly: boolean): Sharding {
+  const nproc = o.nproc ?? 1;
+  if (!Number.isInteger(nproc) || nproc < 1) throw new Error(`--nproc must be a positive integer, got ${nproc}`);
+  const dist = distEnvFromProcess(env);
+  const world = dist !== null && dist.worldSize > 1 ? dist : null;
+  if (world !== null && nproc > 1) {
+    throw new Error(`--nproc ${nproc} under a launcher ($WORLD_SIZE ${world.worldSize}): the launcher already starts one process per shard; drop --nproc`);
+  }
+  if (world === null && nproc === 1) return { kind: 'single' };
+  if (rpnOnly) {
+    throw new Error(`${world !== null ? `$WORLD_SIZE ${world.worldSize}` : `--nproc ${nproc}`}: an RPN-only model (MODEL.RPN_ONLY, ${o.cfg}) ` +
+      'cannot be sharded: its proposals are not saved per image, so there is nothing to merge; run it in one process');
+  }
+  if (world === null) return { kind: 'nproc', nproc };
+  return { kind: 'rank', rank: world.rank, worldSize: world.worldSize, localRank: world.localRank, timeoutMs: shardTimeoutMs(env) };
+}
+
+/** Detectron gives each process its own GPU: a bare 'cuda' becomes the process's 'cuda:<rank>'. */
+export function shardDevice(device: string, localRank: number): string {
+  return device === 'cuda' ? `cuda:${localRank}` : device;
+}
+
+/** The images [start, end) a run covers: --range clipped to the dataset (as Python slices), or all of it. */
+function coveredRange(dataset: JsonDataset, range: [number, number] | null): [number, number] {
+  const count = dataset.COCO.getImgIds().length;
+  return range === null ? [0, count] : [Math.min(range[0], count), Math.min(range[1], count)];
+}
+
+/** What one shard child is given besides the parent's own options. */
+export interface ShardChild {
+  /** The --dataset argument (as the parent got it, or a TEST.DATASETS name). */
+  dataset: string;
+  /** The weights file the parent resolved (no download per child). */
+  weights: string;
+  outputRoot: string;
+  /** Config overrides, TEST.IMS_PER_BATCH taken out. */
+  overrides: readonly string[];
+  imsPerBatch: number;
+  range: [number, number];
+  threads: number;
+  device: string;
+}
+
+/** `detectron test_net` arguments of one shard child: the parent's run on images [range). */
+export function shardArgs(o: TestNetCliOptions, c: ShardChild): string[] {
+  const args = ['test_net', '--cfg', o.cfg, '--wts', c.weights, '--dataset', c.dataset];
+  if (o.imageDir !== undefined) args.push('--image-dir', o.imageDir);
+  if (o.vis === true) args.push('--vis');
+  args.push('--output-ext', o.outputExt, '--output-dir', c.outputRoot, '--device', c.device, '--threads', String(c.threads),
+    '--ims-per-batch', String(c.imsPerBatch), '--range', String(c.range[0]), String(c.range[1]));
+  // Last, as --set takes every value after it.
+  if (c.overrides.length > 0) args.push('--set', ...c.overrides);
+  return args;
+}
+
+/**
+ * --nproc: runs `ranges` in one child each and waits for all; the first to fail stops the
+ * others at once (their finished images are saved) and fails the run with its output.
+ */
+async function runShardChildren(
+  o: TestNetCliOptions, child: Omit<ShardChild, 'range' | 'device' | 'threads'>, ranges: Array<[number, number]>, datasetName: string, io: TestNetIo,
+): Promise<void> {
+  // Detectron's split leaves the empty ranges last: the children are ranks 0..k-1.
+  const busy = ranges.filter(([a, b]) => b > a);
+  const threads = Math.max(1, Math.floor((o.threads ?? getThreads()) / ranges.length));
+  const env = io.env ?? process.env;
+  const specs = busy.map((range, rank): SupervisedChild => ({
+    nodeArgs: detectronNodeArgs(shardArgs(o, { ...child, range, threads, device: shardDevice(o.device, rank) })),
+    env: { ...env, OMP_NUM_THREADS: String(threads) },
+    label: `images [${range[0]}, ${range[1]}) of ${datasetName}`,
+  }));
+  io.log.info(`Running ${datasetName} in ${specs.length} processes: ${busy.map(([a, b]) => `[${a}, ${b})`).join(' ')}`);
+  await superviseChildren(specs, {
+    stdout: 'lines',
+    // Nothing to wind down: per-image results are written atomically, so the others can stop now.
+    graceMs: 0,
+    onLine: (rank, line, stream) => {
+      if (stream === 'stdout') io.log.info(`[rank ${rank}] ${line}`);
+      else io.log.warn(`[rank ${rank}] ${line}`);
+    },
+  });
+}
+
+/**
+ * The output of one rank under a launcher: lines prefixed '[rank r] ' (none for rank 0, whose
+ * merge prints the results), progress as one plain line per image, since the ranks share a
+ * terminal that a redrawn bar would garble.
+ */
+function rankIo(io: TestNetIo, rank: number): { log: EvalLog; reportStream: ReportStream } {
+  const prefix = rank === 0 ? '' : `[rank ${rank}] `;
+  const target = io.reportStream ?? process.stderr;
+  return {
+    log: { info: (l) => io.log.info(prefix + l), warn: (l) => io.log.warn(prefix + l) },
+    reportStream: { write: (chunk: string) => target.write(chunk.replace(/^(?=.)/gm, prefix)) },
+  };
+}
+
 export interface TestNetSummary {
   runs: TestNetResult[];
   /** RPN-only models: Detectron's generate_rpn_on_dataset, one per dataset. */
@@ -122,6 +250,8 @@ export async function testNet(opts: readonly string[], o: TestNetCliOptions, io:
   const names = o.dataset !== undefined ? [o.dataset] : [...base.TEST.DATASETS];
   if (names.length === 0) throw new Error('no dataset: give --dataset (a dataset name or an annotation file) or TEST.DATASETS');
   if (range !== null && names.length > 1) throw new Error('--range works on a single dataset: give --dataset');
+  const env = io.env ?? process.env;
+  const sharding = shardingOf(o, env, base.MODEL.RPN_ONLY);
   // Datasets first: a wrong name fails before any download.
   const sources = names.map((n) => ({ arg: n, ...resolveDatasetArg(n, o.imageDir) }));
   const weights = await resolveWeights(weightsSpec).catch((err: Error) => {
@@ -129,9 +259,13 @@ export async function testNet(opts: readonly string[], o: TestNetCliOptions, io:
   });
   const outputRoot = path.resolve(o.outputDir ?? base.OUTPUT_DIR);
   const summary: TestNetSummary = { runs: [], proposalRuns: [], failed: 0, expectedOk: true };
-  for (const source of sources) {
+  for (const [i, source] of sources.entries()) {
     const dataset = await JsonDataset.load(source.spec);
-    const run: Record<string, unknown> = { TEST: { WEIGHTS: weights, DATASETS: [dataset.name] }, OUTPUT_DIR: outputRoot };
+    const test: Record<string, unknown> = { WEIGHTS: weights, DATASETS: [dataset.name] };
+    // Detectron's get_inference_dataset: dataset i takes TEST.PROPOSAL_FILES[i].
+    const files = base.TEST.PROPOSAL_FILES;
+    if (base.TEST.PRECOMPUTED_PROPOSALS && sources.length > 1 && files.length === sources.length) test.PROPOSAL_FILES = [files[i]];
+    const run: Record<string, unknown> = { TEST: test, OUTPUT_DIR: outputRoot };
     if (o.vis === true) run.VIS = true;
     const cfg = buildConfig(o.cfg, overrides, run);
     if (cfg.MODEL.RPN_ONLY) {
@@ -144,20 +278,42 @@ export async function testNet(opts: readonly string[], o: TestNetCliOptions, io:
       summary.failed += rpn.failed.length;
       continue;
     }
-    const result = await testNetOnDataset({
+    const outputDir = testOutputDir(outputRoot, dataset.name, cfg);
+    const common: TestNetOptions = {
       cfg,
       weights,
       dataset,
       datasetGivenByFile: source.byFile,
-      outputDir: testOutputDir(outputRoot, dataset.name, cfg),
+      outputDir,
       range,
       visFormat: o.outputExt,
       device: o.device,
-      restart: o.restart === true,
+      restart: o.restart === true && sharding.kind === 'single',
       imsPerBatch,
       log: io.log,
       ...(io.reportStream !== undefined ? { reportStream: io.reportStream } : {}),
-    });
+    };
+    const [start, end] = coveredRange(dataset, range);
+    if (sharding.kind === 'nproc') {
+      // Here, not in the children: they would discard each other's results.
+      if (o.restart === true) discardPerImageResults(outputDir);
+      const ranges = splitRange(start, end, sharding.nproc);
+      await runShardChildren(o, { dataset: source.arg, weights, outputRoot, overrides, imsPerBatch }, ranges, dataset.name, io);
+    }
+    let result: TestNetResult;
+    if (sharding.kind === 'rank') {
+      if (o.restart === true) {
+        throw new Error(`--restart under a launcher ($WORLD_SIZE ${sharding.worldSize}): the ranks would discard each other's results; ` +
+          `delete ${path.join(outputDir, PER_IMAGE_DIR)} and ${path.join(outputDir, RUN_FILE)} before launching instead`);
+      }
+      const mine = splitRange(start, end, sharding.worldSize)[sharding.rank];
+      const ofRank = { ...common, ...rankIo(io, sharding.rank), device: shardDevice(o.device, sharding.localRank) };
+      result = sharding.rank === 0
+        ? await testNetOnDataset({ ...ofRank, shard: { compute: mine, timeoutMs: sharding.timeoutMs } })
+        : await testNetOnDataset({ ...ofRank, range: mine });
+    } else {
+      result = await testNetOnDataset(common);
+    }
     summary.runs.push(result);
     summary.failed += result.failed.length;
     summary.expectedOk &&= result.expectedOk;
@@ -181,7 +337,9 @@ export function register(program: Command): void {
     .option('--output-dir <dir>', 'results go to <dir>/test/<dataset>/<MODEL.TYPE> (default: OUTPUT_DIR)')
     .option('--set <KEY VALUE...>', 'config overrides, KEY VALUE pairs', [])
     .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
-    .option('--restart', 'discard saved per-image results instead of resuming from them', false);
+    .option('--restart', 'discard saved per-image results instead of resuming from them', false)
+    .option('--nproc <n>', "processes to split the images among (contiguous ranges, Detectron's multi-GPU test_net); " +
+      'their results are merged, then evaluated; with --device cuda, process r uses cuda:r', positiveInt, 1);
   addImsPerBatchOption(addThreadsOption(cmd)).action(async (opts: string[], o: TestNetCliOptions) => {
     const summary = await testNet(opts, o);
     if (summary.failed > 0) {

@@ -7,8 +7,9 @@
  * merging an original config does, so both files load to the same config. The YAML Document API
  * locates each value and only its source range is rewritten. Converting twice changes nothing.
  */
-import { Document, LineCounter, Scalar, isMap, isScalar, parseDocument } from 'yaml';
+import { Document, Scalar, isMap, isScalar } from 'yaml';
 import { BUILDER_NAME_KEYS, normalizeBuilderName } from '../../lib/core/config_builder_names';
+import { parseFailsafeYaml } from '../../lib/core/config_yaml';
 
 export interface ConfigChange {
   readonly file: string;
@@ -65,18 +66,7 @@ function builderScalars(doc: Document): Array<{ key: string; node: Scalar }> {
 
 /** Converts one YAML text; `file` names it in changes and errors. */
 export function convertDetectronYaml(text: string, file: string): ConversionResult {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, {
-    schema: 'failsafe',
-    resolveKnownTags: false,
-    uniqueKeys: false,
-    lineCounter: lines,
-  });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    const pos = lines.linePos(e.pos[0]);
-    throw new Error(`${file}:${pos.line}:${pos.col}: invalid YAML: ${e.message.split('\n')[0]}`);
-  }
+  const { doc, lines } = parseFailsafeYaml(text, file);
   const edits: Edit[] = [];
   const changes: ConfigChange[] = [];
   for (const { key, node } of builderScalars(doc)) {

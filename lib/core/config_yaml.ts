@@ -464,8 +464,17 @@ function fortranToC(data: number[], shape: number[]): number[] {
  * `source` names the file (or "embedded cfg") in error messages.
  */
 export function loadPyYaml(text: string, source: string): PyValue {
+  const { doc, lines } = parseFailsafeYaml(text, source);
+  return new PyYamlBuilder(doc, lines, source, text).value(doc.contents);
+}
+
+/**
+ * The YAML document with every scalar kept as text (failsafe schema), so that PyYAML's 1.1
+ * resolution can be applied by hand, and positions for messages; a syntax error names
+ * `source:line:col`.
+ */
+export function parseFailsafeYaml(text: string, source: string): { doc: Document.Parsed; lines: LineCounter } {
   const lines = new LineCounter();
-  // Failsafe: every scalar stays text, so PyYAML's 1.1 resolution can be applied by hand.
   const doc = parseDocument(text, {
     schema: 'failsafe',
     resolveKnownTags: false,
@@ -476,10 +485,9 @@ export function loadPyYaml(text: string, source: string): PyValue {
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const pos = lines.linePos(e.pos[0]);
-    const at = `${source}:${pos.line}:${pos.col}`;
-    throw new Error(`${at}: invalid YAML: ${e.message.split('\n')[0]}`);
+    throw new Error(`${source}:${pos.line}:${pos.col}: invalid YAML: ${e.message.split('\n')[0]}`);
   }
-  return new PyYamlBuilder(doc, lines, source, text).value(doc.contents);
+  return { doc, lines };
 }
 
 // ---------------------------------------------------------------------------------------------

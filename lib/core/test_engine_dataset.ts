@@ -8,6 +8,8 @@
  * (`per_image/<image id>.json`, written atomically, next to `test_net_run.json` which records
  * what produced them). A run that stops part-way therefore resumes where it stopped; a run with
  * another config, weights file or dataset refuses the saved results instead of mixing them.
+ * Sharded runs (`test_net --nproc`, launcher ranks) merge through the same files: each process
+ * saves its range's images, and the merging run finds them all done.
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
@@ -196,10 +198,7 @@ export class PerImageStore {
     const store = new PerImageStore(outputDir);
     const runFile = path.join(outputDir, RUN_FILE);
     fs.mkdirSync(outputDir, { recursive: true });
-    if (o.restart === true) {
-      fs.rmSync(store.dir, { recursive: true, force: true });
-      fs.rmSync(runFile, { force: true });
-    }
+    if (o.restart === true) discardPerImageResults(outputDir);
     const saved = fs.existsSync(runFile) ? readRunRecord(runFile) : null;
     const hasImages = fs.existsSync(store.dir) && fs.readdirSync(store.dir).some((f) => f.endsWith('.json'));
     const again = 'Run with --restart to discard them, or choose another --output-dir.';
@@ -211,7 +210,8 @@ export class PerImageStore {
       if (diffs.length > 0) {
         throw new Error(`${outputDir} holds results of a different run:\n  ${diffs.join('\n  ')}\n${again}`);
       }
-      if (saved.device !== record.device) {
+      // cuda:0 and cuda:1 compute alike (sharded runs put each process on its own GPU).
+      if (deviceKind(saved.device) !== deviceKind(record.device)) {
         o.warn?.(`warning: resuming results computed on ${saved.device} on ${record.device}; the two differ in the last bits`);
       }
     }
@@ -254,6 +254,17 @@ export class PerImageStore {
   }
 }
 
+/** Removes the per-image results of `outputDir` and the record of their run (--restart). */
+export function discardPerImageResults(outputDir: string): void {
+  fs.rmSync(path.join(outputDir, PER_IMAGE_DIR), { recursive: true, force: true });
+  fs.rmSync(path.join(outputDir, RUN_FILE), { force: true });
+}
+
+/** 'cpu', 'cuda' (any index), ... */
+function deviceKind(device: string): string {
+  return device.split(':')[0];
+}
+
 function readRunRecord(file: string): RunRecord {
   try {
     const r = JSON.parse(fs.readFileSync(file, 'utf8')) as RunRecord;
@@ -289,6 +300,19 @@ export interface TestNetOptions {
   reportStream?: ReportStream;
   /** Images per conv-body batch (TEST.IMS_PER_BATCH); results are those of 1. */
   imsPerBatch?: number;
+  /**
+   * Rank 0 of a sharded run: compute only the images [compute[0], compute[1]) (dataset
+   * indices) of the range; other processes compute the rest. Their per-image results are
+   * waited for, then merged; the error after `timeoutMs` names the images still missing.
+   */
+  shard?: ShardWait;
+}
+
+export interface ShardWait {
+  compute: readonly [number, number];
+  timeoutMs: number;
+  /** Milliseconds between looks at the output folder (default 1000). */
+  pollMs?: number;
 }
 
 export interface TestNetResult {
@@ -366,13 +390,18 @@ export async function testNetOnDataset(o: TestNetOptions): Promise<TestNetResult
   const entries = roidb.slice(start, end);
   const dets = new Map<number, ImageDetections>();
   const todo: Array<{ index: number; entry: RoidbEntry; proposals: Float32Array | null }> = [];
+  // A shard's rank 0 computes its own images and waits for the others'.
+  const others: RoidbEntry[] = [];
+  const shard = o.shard;
+  const mine = (index: number): boolean => shard === undefined || (index >= shard.compute[0] && index < shard.compute[1]);
   entries.forEach((entry, i) => {
     const proposals = cfg.TEST.PRECOMPUTED_PROPOSALS ? boxProposals(entry) : null;
     // Detectron skips images without proposals: their results stay empty.
     if (proposals !== null && proposals.length === 0) return;
     const saved = store.load(entry, o.log.warn);
     if (saved !== null) dets.set(entry.id, saved);
-    else todo.push({ index: start + i, entry, proposals });
+    else if (mine(start + i)) todo.push({ index: start + i, entry, proposals });
+    else others.push(entry);
   });
   const resumed = dets.size;
   if (resumed > 0) o.log.warn(`resuming: ${resumed} of ${entries.length} images already done (${store.dir})`);
@@ -412,6 +441,7 @@ export async function testNetOnDataset(o: TestNetOptions): Promise<TestNetResult
     }
   }
   o.log.info(`Total inference time: ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(3)}s`);
+  if (shard !== undefined && others.length > 0) await awaitSavedResults(store, others, dets, shard, o.log);
 
   const all = emptyResults(cfg.MODEL.NUM_CLASSES, entries.length);
   entries.forEach((entry, i) => {
@@ -438,6 +468,34 @@ export async function testNetOnDataset(o: TestNetOptions): Promise<TestNetResult
     logCopyPasteFriendlyResults(results, o.log.info);
   }
   return { detectionsFile, all, results, expectedOk, failed, computed: todo.length - failed.length, resumed };
+}
+
+/**
+ * Polls `store` until every entry of `pending` has saved results (adding them to `dets`);
+ * throws naming the images still missing after `timeoutMs`.
+ */
+async function awaitSavedResults(
+  store: PerImageStore, pending: readonly RoidbEntry[], dets: Map<number, ImageDetections>,
+  o: ShardWait, log: EvalLog,
+): Promise<void> {
+  let missing = [...pending];
+  log.warn(`waiting for the other processes' results of ${missing.length} image(s) in ${store.dir} (timeout ${o.timeoutMs / 1000} s)`);
+  const deadline = Date.now() + o.timeoutMs;
+  for (;;) {
+    // Results are renamed into place whole: a file that exists is complete.
+    missing = missing.filter((entry) => {
+      const saved = fs.existsSync(store.fileFor(entry.id)) ? store.load(entry) : null;
+      if (saved !== null) dets.set(entry.id, saved);
+      return saved === null;
+    });
+    if (missing.length === 0) return;
+    if (Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(o.pollMs ?? 1000, Math.max(0, deadline - Date.now()))));
+  }
+  const shown = missing.slice(0, 10).map((e) => `${e.image} (id ${e.id}, ${store.fileFor(e.id)})`);
+  throw new Error(`timed out after ${o.timeoutMs / 1000} s waiting for the other processes' results of ${missing.length} image(s): ` +
+    `${shown.join(', ')}${missing.length > shown.length ? `, ... and ${missing.length - shown.length} more` : ''}. ` +
+    'Check the logs of the ranks that run them (an image that failed there has no results), or raise $DETECTRON_SHARD_TIMEOUT');
 }
 
 /** The entry's image, decoded; null when it cannot be read or decoded (reported; the run goes on). */

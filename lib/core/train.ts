@@ -32,6 +32,8 @@ import { logStatsToScalars, StatsFileWriter, TrainingProgress, TrainingStats } f
 import type { DatasetSpec } from '../datasets/dataset_catalog';
 import { checkDeviceAvailable } from './test_engine';
 import { averageRecords, DistributedTraining } from '../utils/distributed';
+import { checkAmp, GradScaler, type AmpDType } from '../nn/amp';
+import { cudaMemory, setCudnnBenchmark } from '../nn/runtime';
 
 /** The loss-sampling random stream of rank r > 0 (rank 0 keeps Rng(RNG_SEED), as one process). */
 const RANK_LOSS_STREAM = 3;
@@ -65,6 +67,11 @@ export interface TrainOptions {
   /** Checkpoints kept besides model_final.pkl. */
   keepCheckpoints?: number;
   device?: string;
+  /**
+   * Mixed precision (lib/nn/amp.ts): the conv body under autocast in this dtype, with dynamic
+   * loss scaling for float16 (CUDA); the heads, losses and updates stay float32.
+   */
+  amp?: AmpDType;
   seed?: number;
   /** Stop after this many SGD steps in total (tests, benchmarks). */
   maxSteps?: number;
@@ -130,6 +137,10 @@ async function initialWeights(model: DetectionModel, cfg: Cfg, o: TrainOptions, 
   if (report.missing.length > 0) log(`  not in the file, initialised as Detectron does: ${report.missing.length} parameters`);
 }
 
+function rngFromWords(s: readonly number[]): Rng {
+  return Rng.fromState({ s: [s[0], s[1], s[2], s[3]] });
+}
+
 /** The model type's training forward: RetinaNet's dense losses, or the Generalized R-CNN's. */
 function modelLosses(model: DetectionModel, batch: TrainBatch, rng: Rng): TrainOutput & { metrics?: Record<string, number> } {
   return model instanceof RetinaNet ? retinanetLosses(model, batch) : generalizedRcnnLosses(model, batch, rng);
@@ -146,8 +157,9 @@ function sumLosses(losses: Map<string, Tensor>): Tensor {
  * Memory for the log line's 'mem': peak GPU memory where Detectron reports it; on CPU the
  * process's resident memory, which is what a CPU run is limited by.
  */
-function processMemory(): number {
-  return process.memoryUsage().rss;
+function processMemory(device: string): number {
+  if (!device.startsWith('cuda')) return process.memoryUsage().rss;
+  return cudaMemory(device === 'cuda' ? 0 : Number(device.slice(5))).peakAllocated;
 }
 
 /** Trains a Generalized R-CNN or a RetinaNet (by MODEL.TYPE); resolves when the last epoch (or maxSteps) is done. */
@@ -167,6 +179,14 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   await initialWeights(model, cfg, o, log);
   model.train().to(device);
   for (const [, p] of model.namedParameters()) p.tensor.requiresGrad_(p.trainable);
+  if (o.amp !== undefined) {
+    checkAmp(device, o.amp);
+    model.mixedPrecision = o.amp;
+  }
+  // float16 gradients underflow without loss scaling; bfloat16's range is float32's.
+  const scaler = o.amp === 'float16' ? new GradScaler() : null;
+  // Training scales repeat (TRAIN.SCALES), so cuDNN's per-shape autotuning pays (Detectron.pytorch does the same).
+  if (device.startsWith('cuda')) setCudnnBenchmark(true);
   const optimizer = MomentumSGD.forModel(model, sgdOptionsFromCfg(cfg.SOLVER, { log }));
   const iterSize = o.iterSize ?? 1;
   const perEpoch = itersPerEpoch(roidb.length, globalBatch * iterSize);
@@ -182,18 +202,39 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   let start = { startEpoch: 0, startStep: 0, startIteration: 0 };
   const ckpts = new CheckpointManager(outputDir, { keep: o.keepCheckpoints ?? 5 });
   const resumeFrom = o.resume ? (o.loadCkpt ?? ckpts.list().pop()?.path) : o.loadCkpt;
+  let savedRankRngs: number[][] | null = null;
   if (resumeFrom !== undefined) {
     const restored = restoreCheckpoint(resumeFrom, model, optimizer, {
       restoreRng: o.resume === true,
-      setJsRng: (s) => { rng = Rng.fromState({ s: [s[0], s[1], s[2], s[3]] }); },
+      setJsRng: (s) => { rng = rngFromWords(s); },
     });
-    if (o.resume) start = resumePosition(restored.state);
+    if (o.resume) {
+      start = resumePosition(restored.state);
+      savedRankRngs = restored.state.rng.ranks ?? null;
+    }
     log(`${o.resume ? 'resuming' : 'loaded weights'} from ${resumeFrom} (epoch ${restored.state.epoch}, step ${restored.state.step})`);
   }
+  // NHWC weights, as the channels-last activations of features(): mkldnn convolutions run without
+  // reorders and return weight gradients in the parameters' own layout.
+  model.channelsLast();
   // Every rank starts from rank 0's weights; rank r > 0 samples its RoIs from a stream of its own.
-  dist?.broadcastParameters(model);
+  dist?.wrapModel(model);
   const localRanks = dist?.localRanks ?? [0];
   const otherRngs = new Map(localRanks.filter((r) => r > 0).map((r) => [r, Rng.derive(cfg.RNG_SEED, RANK_LOSS_STREAM, r)]));
+  if (o.resume && world > 1) {
+    if (savedRankRngs !== null && savedRankRngs.length === world) {
+      for (const r of otherRngs.keys()) otherRngs.set(r, rngFromWords(savedRankRngs[r]));
+    } else {
+      log(`the checkpoint holds no RoI-sampling streams for ${world} ranks (${savedRankRngs?.length ?? 0} saved): ` +
+        'ranks other than 0 restart theirs, so this run will not repeat an uninterrupted one exactly');
+    }
+  }
+  /** Every rank's RoI-sampling stream, gathered to each process (a collective: every rank calls it). */
+  const rankRngs = (): number[][] | null => {
+    if (dist === undefined) return null;
+    const local = new Map(localRanks.map((r) => [r, [...(otherRngs.get(r) ?? rng).getState().s]]));
+    return dist.gatherRows(local, 4);
+  };
   const totalSteps = Math.min(epochs * perEpoch, o.maxSteps ?? Infinity);
   const loader = new RoiDataLoader<RoidbEntry>(roidb, cfg, {
     numWorkers: o.numWorkers ?? 0,
@@ -201,7 +242,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
     start: { epoch: start.startEpoch, batch: (start.startStep * iterSize) % Math.max(1, Math.floor(roidb.length / globalBatch)) },
     ...(dist === undefined ? {} : { shards: { count: world, indices: localRanks } }),
   });
-  const stats = new TrainingStats({ maxIter: totalSteps, logPeriod: o.dispInterval ?? 20, memoryBytes: processMemory });
+  const stats = new TrainingStats({ maxIter: totalSteps, logPeriod: o.dispInterval ?? 20, memoryBytes: () => processMemory(device) });
   const statsFile = isMain ? new StatsFileWriter(path.join(outputDir, 'training_stats.jsonl')) : null;
   const tb = o.useTfboard && isMain ? new EventWriter(path.join(outputDir, 'tb')) : null;
   const progress = isMain ? new TrainingProgress(totalSteps, start.startIteration) : null;
@@ -210,11 +251,13 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   let lastGood: string | null = resumeFrom ?? null;
   const t0 = Date.now();
   let steps = 0;
-  const checkpoint = (epoch: number, step: number, iteration: number): Checkpoint => ({
+  const checkpoint = (epoch: number, step: number, iteration: number, ranks: number[][] | null): Checkpoint => ({
     blobs: modelBlobs(model),
     momentum: optimizer.momentumArrays(),
     cfg: dumpCfgYaml(cfg),
-    state: { epoch, step, iteration, itersPerEpoch: perEpoch, lr: optimizer.lr, rng: captureRng(() => [...rng.getState().s]) } as TrainState,
+    state: {
+      epoch, step, iteration, itersPerEpoch: perEpoch, lr: optimizer.lr, rng: { ...captureRng(() => [...rng.getState().s]), ranks },
+    } as TrainState,
   });
   try {
     let iteration = start.startIteration;
@@ -224,7 +267,8 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
         optimizer.setLr(getLrAtEpoch(schedule, epoch, iteration), iteration);
         stats.iterTic();
         const parts: Array<{ losses: Record<string, number>; metrics: Record<string, number> }> = [];
-        for (let k = 0; k < iterSize * localRanks.length; k++) {
+        const microBatches = iterSize * localRanks.length;
+        for (let k = 0; k < microBatches; k++) {
           const mb = await loader.next();
           parts.push(tidy(() => {
             const out = modelLosses(model, { blobs: mb.blobs, roidb: loader.roidbOf(mb) }, otherRngs.get(mb.shard) ?? rng);
@@ -236,7 +280,9 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
               throw new Error(`loss is ${value} at iteration ${iteration} (${JSON.stringify(values)}); ` +
                 `training stopped; the last good checkpoint is ${lastGood ?? 'none (no checkpoint written yet)'}`);
             }
-            total.backward();
+            const scaled = scaler === null ? total : scaler.scaleLoss(total);
+            if (dist === undefined) scaled.backward();
+            else dist.backward(scaled, k === microBatches - 1);
             dispose(out.losses);
             const metrics: Record<string, number> = { ...out.metrics };
             if (out.accuracyCls !== null) metrics.accuracy_cls = out.accuracyCls;
@@ -244,7 +290,9 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
           }));
         }
         dist?.allReduceGradients(model);
-        optimizer.step();
+        // The gradients are the same on every rank after the reduction, so every rank skips alike.
+        if (scaler === null || scaler.unscaleAndUpdate(optimizer.gradients())) optimizer.step();
+        else log(`iteration ${iteration}: gradients overflowed in float16; update skipped, loss scale now ${scaler.scale}`);
         optimizer.zeroGrad();
         stats.iterToc();
         if (dist !== undefined) {
@@ -261,12 +309,14 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
           if (tb !== null) logStatsToScalars(tb, logged.stats, iteration);
         }
         progress?.update(iteration - start.startIteration, { loss: stats.iterTotalLoss, lr: optimizer.lr, eta: '' });
-        if (isMain && isEpochCheckpointStep(step, perEpoch, o.ckptNumPerEpoch ?? 1)) {
-          lastGood = ckpts.save(checkpoint(epoch, step, iteration)).path;
+        if (isEpochCheckpointStep(step, perEpoch, o.ckptNumPerEpoch ?? 1)) {
+          const ranks = rankRngs();
+          if (isMain) lastGood = ckpts.save(checkpoint(epoch, step, iteration, ranks)).path;
         }
       }
     }
-    const finalWeights = isMain ? ckpts.saveFinal(checkpoint(Math.max(0, epochs - 1), perEpoch - 1, iteration - 1)) : ckpts.finalPath;
+    const ranks = rankRngs();
+    const finalWeights = isMain ? ckpts.saveFinal(checkpoint(Math.max(0, epochs - 1), perEpoch - 1, iteration - 1, ranks)) : ckpts.finalPath;
     log(`wrote ${finalWeights}`);
     // No rank reports success before rank 0 has written the final weights.
     dist?.barrier();

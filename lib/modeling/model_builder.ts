@@ -13,6 +13,7 @@ import { MaskFcnHeadV0Up, MaskFcnHeadV1UpXConvs, MaskHead, MaskRcnnOutputs } fro
 import * as ResNet from './ResNet';
 import type { RoIFeatures } from './roi_xform';
 import { FpnRpn, RpnLevelOutput, SingleLevelRpn } from './rpn_heads';
+import { mixedPrecisionFeatures, type AmpDType } from '../nn/amp';
 
 type Body = ResNet.ResNetConvBody | FPN.FPNBody;
 
@@ -100,6 +101,8 @@ export class GeneralizedRCNN extends Module {
   readonly maskOutputs: MaskRcnnOutputs | null;
   readonly keypointHead: RoiPoseHeadV1ConvX | null;
   readonly keypointOutputs: KeypointOutputs | null;
+  /** Mixed precision for the conv body (lib/nn/amp.ts), or null for float32 throughout. */
+  mixedPrecision: AmpDType | null = null;
 
   constructor(readonly cfg: Cfg) {
     super();
@@ -143,7 +146,7 @@ export class GeneralizedRCNN extends Module {
     // Channels-last activations: mkldnn convolutions run without reorders (with channelsLast()).
     const input = blob.contiguous('channels_last');
     try {
-      return this.bodyFeatures(input);
+      return mixedPrecisionFeatures(input.device, this.mixedPrecision, () => this.bodyFeatures(input));
     } finally {
       if (input !== blob) input.dispose();
     }

@@ -34,7 +34,7 @@ import type { Module, Parameter } from '../nn/module';
 import { noGrad } from '../nn/autograd';
 import { keep, tidy } from '../nn/scope';
 import { fromArray, zeros, type Tensor } from '../nn/tensor';
-import type { NdArray } from '../utils/ndarray';
+import type { DType, NdArray } from '../utils/ndarray';
 import { lrChangeRatio } from '../utils/lr_policy';
 
 export const MOMENTUM_SUFFIX = '_momentum';
@@ -217,6 +217,11 @@ export class MomentumSGD {
     return { noGrad: missing };
   }
 
+  /** The accumulated gradients of the optimised parameters (those that have one). */
+  gradients(): Tensor[] {
+    return this.slots.flatMap((s) => (s.param.tensor.grad === null ? [] : [s.param.tensor.grad]));
+  }
+
   /** Clears the gradients of the optimised parameters (before the next iteration's backward). */
   zeroGrad(): void {
     for (const s of this.slots) s.param.tensor.zeroGrad();
@@ -302,6 +307,8 @@ function newMomentum(p: Tensor): Tensor {
 export function tensorToNdArray(t: Tensor): NdArray {
   return tidy(() => {
     const c = t.device === 'cpu' ? t.contiguous() : t.cpu().contiguous();
-    return { dtype: c.dtype, shape: c.shape, data: c.data() };
+    // data() refuses reduced-precision floats, so the dtype left is an array dtype.
+    const data = c.data();
+    return { dtype: c.dtype as DType, shape: c.shape, data };
   });
 }

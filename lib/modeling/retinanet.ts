@@ -8,6 +8,7 @@ import { Tensor } from '../nn/tensor';
 import type { Cfg } from './config_types';
 import * as FPN from './FPN';
 import { RetinaNetHeads, RetinaNetLevelOutput } from './retinanet_heads';
+import { mixedPrecisionFeatures, type AmpDType } from '../nn/amp';
 
 export const RETINANET_TYPE = 'retinanet';
 
@@ -31,6 +32,8 @@ function checkConfig(cfg: Cfg): void {
 
 export class RetinaNet extends Module {
   readonly body: FPN.FPNBody;
+  /** Mixed precision for the conv body (lib/nn/amp.ts), or null for float32 throughout. */
+  mixedPrecision: AmpDType | null = null;
   readonly heads: RetinaNetHeads;
 
   constructor(readonly cfg: Cfg) {
@@ -50,7 +53,7 @@ export class RetinaNet extends Module {
     // Channels-last activations, as GeneralizedRCNN.features: mkldnn convs without reorders.
     const input = blob.contiguous('channels_last');
     try {
-      return this.body.forward(input);
+      return mixedPrecisionFeatures(input.device, this.mixedPrecision, () => this.body.forward(input));
     } finally {
       if (input !== blob) input.dispose();
     }

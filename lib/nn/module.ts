@@ -106,8 +106,11 @@ export abstract class Module {
    */
   channelsLast(): this {
     for (const [, p] of this.namedParameters()) {
-      if (p.tensor.ndim !== 4 || p.tensor.isChannelsLast) continue;
-      const moved = keep(p.tensor.contiguous('channels_last'));
+      if (p.tensor.ndim !== 4) continue;
+      // Canonical NHWC strides, also for 1×1 kernels whose NCHW strides already pass as
+      // channels-last: mkldnn returns their gradients with NHWC strides, and DDP's reducer lays
+      // its buckets out by the parameter's strides, so the two must agree.
+      const moved = keep(tidy(() => p.tensor.detach().permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)));
       if (p.tensor.requiresGrad) moved.requiresGrad_(true);
       p.tensor.dispose();
       p.tensor = moved;

@@ -164,6 +164,12 @@ export interface NativeAddon {
   isGradEnabled(): boolean;
   enterInferenceMode(): void;
   exitInferenceMode(): void;
+  /** torch.autocast scopes (lib/nn/amp.ts): deviceType 'cpu' | 'cuda', a float16/bfloat16 dtype code. */
+  autocastEnter(deviceType: string, dtypeCode: number): void;
+  autocastExit(): void;
+  setCudnnBenchmark(enabled: boolean): void;
+  cudaMemory(device: number): { allocated: number; peakAllocated: number; reserved: number };
+  resetCudaPeakMemory(device: number): void;
   info(): NativeInfo;
 
   // c10d/Gloo process group (native/src/distributed.cc); one per process.
@@ -172,7 +178,11 @@ export interface NativeAddon {
   distBroadcast(tensors: T[], root: number): void;
   distBarrier(): void;
   distDestroy(): void;
-  distInfo(): { available: boolean; initialized: boolean; rank: number; worldSize: number; device: string };
+  distInfo(): { available: boolean; initialized: boolean; rank: number; worldSize: number; device: string; reducer: boolean };
+  /** DDP's c10d::Reducer over `params`; returns its bucket count (0 when this libtorch's Reducer is not bound). */
+  distReducerCreate(params: T[], bucketBytes: number, firstBucketBytes: number): number;
+  /** Makes the next backward from `outputs` all-reduce gradients bucket by bucket. */
+  distReducerPrepare(outputs: T[]): void;
 }
 
 /** The package root: the nearest folder upwards holding detectron-ts's package.json. */

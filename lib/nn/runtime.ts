@@ -18,6 +18,20 @@ export function getThreads(): number {
   return native.getNumThreads();
 }
 
+/** cuDNN's autotuner (torch.backends.cudnn.benchmark); no effect without CUDA. */
+export function setCudnnBenchmark(enabled: boolean): void {
+  native.setCudnnBenchmark(enabled);
+}
+
+/** The CUDA caching allocator's bytes on `device` (torch.cuda.memory_allocated / max_memory_allocated). */
+export function cudaMemory(device = 0): { allocated: number; peakAllocated: number; reserved: number } {
+  return native.cudaMemory(device);
+}
+
+export function resetCudaPeakMemory(device = 0): void {
+  native.resetCudaPeakMemory(device);
+}
+
 export interface EnvReport extends NativeInfo {
   node: string;
   addon: string;

@@ -3,16 +3,16 @@
  * operation returns a new Tensor (in-place ones end in `_`). Tensors live until
  * `dispose()` or the end of the enclosing `tidy()` scope (scope.ts).
  */
-import { arrayOfDType, checkDevice, Device, DType, dtypeCode, dtypeFromCode, dtypeOfArray, TypedArray } from './dtype';
+import { arrayOfTensorDType, checkDevice, Device, DType, dtypeCode, dtypeFromCode, dtypeOfArray, isReducedFloat, TensorDType, TypedArray } from './dtype';
 import { native, NativeTensor } from './native';
-import { track } from './scope';
+import { tidy, track } from './scope';
 import { numel as shapeNumel } from '../utils/ndarray';
 
 /** A second operand: a tensor, or a number or boolean broadcast against the first. */
 export type Operand = Tensor | number | boolean;
 
 export interface CreateOptions {
-  dtype?: DType;
+  dtype?: TensorDType;
   device?: Device | string;
 }
 
@@ -45,7 +45,7 @@ export class Tensor {
     if (d < 0 || d >= shape.length) throw new RangeError(`dim ${dim} out of range for a ${shape.length}-d tensor`);
     return shape[d];
   }
-  get dtype(): DType {
+  get dtype(): TensorDType {
     return dtypeFromCode(this.handle.dtype());
   }
   get device(): string {
@@ -61,7 +61,7 @@ export class Tensor {
   // ---- reading values -----------------------------------------------------------------
   /** A copy of the values in row-major order (bool as 0/1 bytes). */
   data(): TypedArray {
-    return arrayOfDType(this.dtype, this.handle.toArrayBuffer());
+    return arrayOfTensorDType(this.dtype, this.handle.toArrayBuffer());
   }
   /** The values as JS numbers (int64 converted; exact up to 2^53). */
   toNumbers(): number[] {
@@ -73,10 +73,10 @@ export class Tensor {
   }
 
   // ---- conversion ---------------------------------------------------------------------
-  to(target: DType | Device | string, copy = false): Tensor {
+  to(target: TensorDType | Device | string, copy = false): Tensor {
     const isDevice = target === 'cpu' || target.startsWith('cuda');
     const device = isDevice ? checkDevice(target) : this.device;
-    const dtype = isDevice ? this.dtype : (target as DType);
+    const dtype = isDevice ? this.dtype : (target as TensorDType);
     return new Tensor(native.to(this.handle, device, dtypeCode(dtype), copy));
   }
   float(): Tensor {
@@ -467,6 +467,8 @@ export function tensor(values: number[] | number, shape?: number[], options: Cre
     default:
       data = Float32Array.from(list);
   }
+  // Reduced-precision floats are made in float32, then converted.
+  if (isReducedFloat(dtype)) return tidy(() => fromArray(data, dims, { device: options.device, copy: true }).to(dtype));
   return fromArray(data, dims, { dtype, device: options.device, copy: true });
 }
 

@@ -47,6 +47,11 @@ export interface RngState {
   js: number[] | null;
   /** libtorch's CPU generator state (uint8), or null. */
   torch: NdArray | null;
+  /**
+   * Data-parallel training: the RoI-sampling generator of every rank (row r = rank r), so that
+   * each rank resumes its own stream; null for one process.
+   */
+  ranks?: number[][] | null;
 }
 
 export interface TrainState {
@@ -94,6 +99,7 @@ function stateToPkl(s: TrainState): PklValue {
   const rng = new Map<string, PklValue>([
     ['js', s.rng.js === null ? null : { dtype: 'float64', shape: [s.rng.js.length], data: Float64Array.from(s.rng.js) }],
     ['torch', s.rng.torch],
+    ['ranks', ranksToArray(s.rng.ranks ?? null)],
   ]);
   return new Map<string, PklValue>([
     ['version', STATE_VERSION],
@@ -102,6 +108,14 @@ function stateToPkl(s: TrainState): PklValue {
     ['lr', new PyFloat(s.lr)],
     ['rng', rng],
   ]);
+}
+
+/** Per-rank generator states as a ranks × width float64 array (exact for 32-bit words). */
+function ranksToArray(ranks: number[][] | null): NdArray | null {
+  if (ranks === null || ranks.length === 0) return null;
+  const width = ranks[0].length;
+  if (ranks.some((r) => r.length !== width)) throw new Error('train state: every rank\'s RNG state must have the same length');
+  return { dtype: 'float64', shape: [ranks.length, width], data: Float64Array.from(ranks.flat()) };
 }
 
 /** Writes a checkpoint atomically; `io` lets tests inject write failures. */
@@ -161,13 +175,20 @@ function stateFromPkl(v: PyValue, file: string): TrainState {
   const rngValue = d.get('rng');
   const rng = rngValue instanceof Map ? rngValue : new Map<string, PyValue>();
   const js = optionalArray(rng.get('js'), 'js', file);
+  const ranks = optionalArray(rng.get('ranks'), 'ranks', file);
+  if (ranks !== null && ranks.shape.length !== 2) fail(file, `train_state['rng']['ranks'] must be 2-d (ranks × state), got shape [${ranks.shape}]`);
   return {
     epoch: toNumber(d.get('epoch'), 'epoch', file),
     step: toNumber(d.get('step'), 'step', file),
     iteration: toNumber(d.get('iteration'), 'iteration', file),
     itersPerEpoch: toNumber(d.get('iters_per_epoch'), 'iters_per_epoch', file),
     lr: toNumber(d.get('lr'), 'lr', file),
-    rng: { js: js === null ? null : Array.from(js.data, Number), torch: optionalArray(rng.get('torch'), 'torch', file) },
+    rng: {
+      js: js === null ? null : Array.from(js.data, Number),
+      torch: optionalArray(rng.get('torch'), 'torch', file),
+      ranks: ranks === null ? null : Array.from({ length: ranks.shape[0] }, (_, r) =>
+        Array.from(ranks.data.slice(r * ranks.shape[1], (r + 1) * ranks.shape[1]), Number)),
+    },
   };
 }
 

@@ -7,7 +7,11 @@
  * schedule (which follow bs) do not change with N. The sampler lays out global minibatches
  * exactly as in one process (TRAIN.ASPECT_GROUPING included) and rank r takes images
  * [r·bs/N, (r+1)·bs/N) of each (RoiDataLoader's `shards`), with a random stream of its own.
- * Gradients are summed over ranks and divided by N (DDP's average); each rank's loss is
+ * Gradients are summed over ranks and divided by N (DDP's average) by libtorch's own DDP reducer
+ * (c10d::Reducer): in buckets, each all-reduced as soon as backward has produced its gradients,
+ * so communication overlaps the rest of backward; where this libtorch's Reducer is not bound
+ * (or overlap is turned off) the same mean is taken after backward in one flat all-reduce.
+ * Each rank's loss is
  * computed as one GPU's is in Detectron (NUM_GPUS 1 per process), and the losses logged are the
  * mean over ranks. `SerialGroup` is the exact single-process equivalent: one process computing
  * every rank's shard in turn and averaging their gradients, which a multi-process run must
@@ -65,12 +69,25 @@ export interface DistributedTraining {
   readonly localRanks: readonly number[];
   /** Whether this process logs and writes files (rank 0). */
   readonly isMain: boolean;
-  /** Makes every rank's parameters rank 0's (before the first step). */
-  broadcastParameters(model: Module): void;
-  /** Replaces each trainable parameter's gradient by its mean over the ranks (DDP). */
+  /**
+   * DistributedDataParallel's construction: every rank's parameters become rank 0's, and the
+   * trainable ones are registered for gradient reduction (before the first step).
+   */
+  wrapModel(model: Module): void;
+  /**
+   * Backward from `loss`; `sync` for the micro-batch that completes the step (the others only
+   * accumulate, DDP's no_sync), whose gradients may then be reduced during backward.
+   */
+  backward(loss: Tensor, sync: boolean): void;
+  /** After the step's last backward: each trainable gradient is its mean over the ranks (DDP). */
   allReduceGradients(model: Module): void;
   /** The mean over ranks of each value (same length on every rank). */
   averageScalars(values: readonly number[]): number[];
+  /**
+   * Every rank's row (row r = rank r) from the rows this process holds (`local`, by rank; the
+   * same width everywhere; values exact in float64, e.g. 32-bit RNG words). Collective.
+   */
+  gatherRows(local: ReadonlyMap<number, readonly number[]>, width: number): number[][];
   barrier(): void;
   destroy(): void;
 }
@@ -97,12 +114,25 @@ function materialiseZeroGrads(params: Parameter[]): void {
   });
 }
 
+/** DDP's bucket sizes: 1 MiB for the first bucket (the last layers, ready first), then 25 MiB. */
+const FIRST_BUCKET_BYTES = 1 << 20;
+const BUCKET_BYTES = 25 << 20;
+
+export interface ProcessGroupOptions {
+  timeoutMs?: number;
+  /** Reduce gradients bucket by bucket during backward (default true; false: one all-reduce after backward). */
+  overlap?: boolean;
+}
+
 /** A c10d/Gloo process group: one per process. */
 export class ProcessGroup implements DistributedTraining {
   readonly localRanks: readonly number[];
   private destroyed = false;
+  /** Buckets of the c10d::Reducer reducing during backward; 0 when gradients are reduced after it. */
+  private reducerBuckets = 0;
+  private reducedInBackward = false;
 
-  private constructor(readonly rank: number, readonly worldSize: number, readonly device: string) {
+  private constructor(readonly rank: number, readonly worldSize: number, readonly device: string, private readonly overlap: boolean) {
     this.localRanks = [rank];
   }
 
@@ -114,10 +144,15 @@ export class ProcessGroup implements DistributedTraining {
    * Joins the group (torch.distributed.init_process_group('gloo')): blocks until all ranks
    * arrive at MASTER_ADDR:MASTER_PORT, where rank 0 serves the TCPStore.
    */
-  static init(env: DistEnv, o: { timeoutMs?: number } = {}): ProcessGroup {
+  static init(env: DistEnv, o: ProcessGroupOptions = {}): ProcessGroup {
     const timeout = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const device = native.distInit(env.rank, env.worldSize, env.masterAddr, env.masterPort, timeout);
-    return new ProcessGroup(env.rank, env.worldSize, device);
+    return new ProcessGroup(env.rank, env.worldSize, device, o.overlap ?? true);
+  }
+
+  /** Whether gradients are reduced during backward (c10d::Reducer), known after wrapModel. */
+  get overlapsBackward(): boolean {
+    return this.reducerBuckets > 0;
   }
 
   /** Sums tensors over the ranks, in place (one flat buffer per dtype). */
@@ -143,11 +178,37 @@ export class ProcessGroup implements DistributedTraining {
     native.distDestroy();
   }
 
-  broadcastParameters(model: Module): void {
+  wrapModel(model: Module): void {
+    this.check();
     this.broadcast(uniqueParameters(model).map((p) => p.tensor));
+    const params = trainable(model);
+    if (this.overlap && params.length > 0 && params.every((p) => p.tensor.device === 'cpu')) {
+      this.reducerBuckets = native.distReducerCreate(params.map((p) => p.tensor.handle), BUCKET_BYTES, FIRST_BUCKET_BYTES);
+    }
+  }
+
+  backward(loss: Tensor, sync: boolean): void {
+    this.check();
+    if (this.reducerBuckets === 0 || !sync) {
+      loss.backward();
+      return;
+    }
+    native.distReducerPrepare([loss.handle]);
+    this.reducedInBackward = true;
+    try {
+      loss.backward();
+    } catch (e) {
+      // The buckets' all-reduces run inside backward: a dead peer surfaces here.
+      throw new Error(`gradient all-reduce (rank ${this.rank} of ${this.worldSize}) failed during backward: ${(e as Error).message}`);
+    }
   }
 
   allReduceGradients(model: Module): void {
+    if (this.reducedInBackward) {
+      // The reducer has already replaced every used gradient by its mean.
+      this.reducedInBackward = false;
+      return;
+    }
     const params = trainable(model);
     tidy(() => {
       // Which parameters have a gradient on some rank (a branch may see no input on one).
@@ -167,6 +228,21 @@ export class ProcessGroup implements DistributedTraining {
       const t = fromArray(Float64Array.from(values));
       this.allReduce([t]);
       return Array.from(t.data() as Float64Array, (v) => v / this.worldSize);
+    });
+  }
+
+  gatherRows(local: ReadonlyMap<number, readonly number[]>, width: number): number[][] {
+    // An all-gather as a sum: each rank fills its own row of zeros.
+    const rows = new Float64Array(this.worldSize * width);
+    for (const [rank, row] of local) {
+      if (row.length !== width) throw new Error(`gatherRows: rank ${rank}'s row has ${row.length} values, expected ${width}`);
+      rows.set(row, rank * width);
+    }
+    return tidy(() => {
+      const t = fromArray(rows);
+      this.allReduce([t]);
+      const all = t.data() as Float64Array;
+      return Array.from({ length: this.worldSize }, (_, r) => Array.from(all.subarray(r * width, (r + 1) * width)));
     });
   }
 
@@ -190,7 +266,11 @@ export class SerialGroup implements DistributedTraining {
     this.localRanks = Array.from({ length: worldSize }, (_, r) => r);
   }
 
-  broadcastParameters(): void {}
+  wrapModel(): void {}
+
+  backward(loss: Tensor): void {
+    loss.backward();
+  }
 
   allReduceGradients(model: Module): void {
     tidy(() => {
@@ -202,23 +282,23 @@ export class SerialGroup implements DistributedTraining {
     return [...values];
   }
 
+  gatherRows(local: ReadonlyMap<number, readonly number[]>, width: number): number[][] {
+    return this.localRanks.map((r) => {
+      const row = local.get(r);
+      if (row === undefined || row.length !== width) throw new Error(`gatherRows: no row of ${width} values for rank ${r}`);
+      return [...row];
+    });
+  }
+
   barrier(): void {}
   destroy(): void {}
 }
 
 /** Joins the group described by torchrun's variables (or `env`). */
-export function initProcessGroup(env: DistEnv | null = null, o: { timeoutMs?: number } = {}): ProcessGroup {
+export function initProcessGroup(env: DistEnv | null = null, o: ProcessGroupOptions = {}): ProcessGroup {
   const e = env ?? distEnvFromProcess();
   if (e === null) throw new Error('initProcessGroup: $WORLD_SIZE is not set');
   return ProcessGroup.init(e, o);
-}
-
-export function allReduceGradients(model: Module, group: DistributedTraining): void {
-  group.allReduceGradients(model);
-}
-
-export function broadcastParameters(model: Module, group: DistributedTraining): void {
-  group.broadcastParameters(model);
 }
 
 /**

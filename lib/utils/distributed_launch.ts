@@ -5,6 +5,9 @@
  * loopback port. The first rank to fail fails the job: the others get a grace period to end on
  * their own (their collectives fail as soon as a peer's connection drops), then are killed;
  * the error names the rank and ends with its last output lines.
+ *
+ * The supervision (superviseChildren) also runs `test_net --nproc N`'s children, each on a
+ * range of the dataset (Detectron's subprocess_utils.process_in_parallel, splitRange).
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as net from 'net';
@@ -68,15 +71,80 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
   return signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
 }
 
-/** Runs the job; resolves when every rank succeeded, rejects with the first failure. */
-export async function launchLocal(o: LaunchOptions): Promise<void> {
-  const n = o.nproc;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--nproc must be a positive integer, got ${n}`);
-  const port = await freePort();
-  const threads = o.threadsPerProcess ?? Math.max(1, Math.floor(os.cpus().length / n));
+/** The `node` arguments that run `detectron ...args` (this package's CLI) in a child process. */
+export function detectronNodeArgs(args: readonly string[]): string[] {
+  return [...selfCommand(), ...args];
+}
+
+/**
+ * Detectron's subprocess_utils.process_in_parallel split: [start, end) into `n` contiguous
+ * ranges as np.array_split makes them (the first (end - start) % n one image longer; empty
+ * ranges at the end when there are fewer images than parts).
+ */
+export function splitRange(start: number, end: number, n: number): Array<[number, number]> {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`cannot split [${start}, ${end}) into ${n} parts: expected a positive integer`);
+  const size = Math.floor((end - start) / n);
+  const longer = (end - start) % n;
+  const out: Array<[number, number]> = [];
+  let a = start;
+  for (let i = 0; i < n; i++) {
+    const b = a + size + (i < longer ? 1 : 0);
+    out.push([a, b]);
+    a = b;
+  }
+  return out;
+}
+
+/** One supervised child: `node` arguments and its environment. */
+export interface SupervisedChild {
+  nodeArgs: string[];
+  env: NodeJS.ProcessEnv;
+  /** Said after "rank r of n" in the failure message, e.g. which images the rank ran. */
+  label?: string;
+}
+
+export interface SuperviseOptions {
+  /** Milliseconds the other ranks get to end after one failed, before they are killed (default 5 s). */
+  graceMs?: number;
+  /** Each line a child writes to stderr (and to stdout when `stdout` is 'lines'). */
+  onLine: (rank: number, line: string, stream: 'stdout' | 'stderr') => void;
+  /** Children's stdout: shared with this process (default), or split into lines for onLine. */
+  stdout?: 'inherit' | 'lines';
+  /** Called with each child once started (tests use it to inject failures). */
+  onSpawn?: (rank: number, child: ChildProcess) => void;
+}
+
+/** A child's error lines: 'error: <what>' (e.g. an image that failed), 'detectron: <why it stopped>', thrown errors. */
+const ERROR_LINE = /^(error:|detectron:|\w*Error\b)/;
+
+/** Calls `onLine` with each complete line of `stream`, and the unterminated rest on close. */
+function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): () => void {
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    lines.forEach(onLine);
+  });
+  return () => {
+    if (partial !== '') onLine(partial);
+    partial = '';
+  };
+}
+
+/**
+ * Runs the children as one job; resolves when every one succeeded, rejects with the first
+ * failure (naming its rank, ending with its last output lines) once all have ended: the others
+ * get `graceMs` to end on their own, then are killed.
+ */
+export async function superviseChildren(specs: readonly SupervisedChild[], o: SuperviseOptions): Promise<void> {
+  const n = specs.length;
+  if (n === 0) return;
   const children: ChildProcess[] = [];
-  const tails: string[][] = Array.from({ length: n }, () => []);
-  const onLine = o.onLine ?? ((rank: number, line: string) => process.stderr.write(rank === 0 ? `${line}\n` : `[rank ${rank}] ${line}\n`));
+  const tails: string[][] = specs.map(() => []);
+  // Error lines scroll out of the tail behind a run's closing summary: kept apart for the message.
+  const errors: string[][] = specs.map(() => []);
+  const pipeStdout = o.stdout === 'lines';
   const killAll = (signal: NodeJS.Signals): void => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(signal);
   };
@@ -87,39 +155,30 @@ export async function launchLocal(o: LaunchOptions): Promise<void> {
       let running = n;
       let failure: Error | null = null;
       let grace: NodeJS.Timeout | null = null;
-      for (let rank = 0; rank < n; rank++) {
-        const env: NodeJS.ProcessEnv = {
-          ...process.env, ...o.env,
-          RANK: String(rank), WORLD_SIZE: String(n), LOCAL_RANK: String(rank),
-          MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port),
-          DETECTRON_THREADS: String(threads), OMP_NUM_THREADS: String(threads),
-        };
-        const child = spawn(process.execPath, [...selfCommand(), ...o.args], { env, stdio: ['ignore', 'inherit', 'pipe'] });
+      specs.forEach((spec, rank) => {
+        const name = `rank ${rank} of ${n}${spec.label === undefined ? '' : ` (${spec.label})`}`;
+        const child = spawn(process.execPath, spec.nodeArgs, { env: spec.env, stdio: ['ignore', pipeStdout ? 'pipe' : 'inherit', 'pipe'] });
         children.push(child);
-        let partial = '';
-        child.stderr!.setEncoding('utf8');
-        child.stderr!.on('data', (chunk: string) => {
-          const lines = (partial + chunk).split('\n');
-          partial = lines.pop()!;
-          for (const line of lines) {
-            tails[rank].push(line);
-            if (tails[rank].length > 20) tails[rank].shift();
-            onLine(rank, line);
-          }
-        });
+        const line = (stream: 'stdout' | 'stderr') => (text: string): void => {
+          tails[rank].push(text);
+          if (tails[rank].length > 20) tails[rank].shift();
+          if (ERROR_LINE.test(text)) errors[rank].push(text);
+          if (errors[rank].length > 5) errors[rank].shift();
+          o.onLine(rank, text, stream);
+        };
+        const flushes = [splitLines(child.stderr!, line('stderr'))];
+        if (pipeStdout) flushes.push(splitLines(child.stdout!, line('stdout')));
         child.on('error', (e) => {
-          failure ??= new Error(`rank ${rank} could not start: ${e.message}`);
+          failure ??= new Error(`${name} could not start: ${e.message}`);
         });
         child.on('close', (code, signal) => {
-          if (partial !== '') {
-            tails[rank].push(partial);
-            onLine(rank, partial);
-            partial = '';
-          }
+          flushes.forEach((flush) => flush());
           running--;
           if ((code !== 0 || signal !== null) && failure === null) {
-            const tail = tails[rank].filter((l) => l.trim() !== '').slice(-8).join('\n  ');
-            failure = new Error(`rank ${rank} of ${n} ${describeExit(code, signal)}; the job is stopped` +
+            const last = tails[rank].filter((l) => l.trim() !== '').slice(-8);
+            const earlier = errors[rank].filter((l) => !last.includes(l));
+            const tail = [...earlier, ...(earlier.length > 0 ? ['...'] : []), ...last].join('\n  ');
+            failure = new Error(`${name} ${describeExit(code, signal)}; the job is stopped` +
               (tail === '' ? '' : `; its last output:\n  ${tail}`));
             grace = setTimeout(() => killAll('SIGKILL'), o.graceMs ?? 5_000);
           }
@@ -130,9 +189,28 @@ export async function launchLocal(o: LaunchOptions): Promise<void> {
           }
         });
         o.onSpawn?.(rank, child);
-      }
+      });
     });
   } finally {
     process.removeListener('exit', onParentExit);
   }
+}
+
+/** Runs the job; resolves when every rank succeeded, rejects with the first failure. */
+export async function launchLocal(o: LaunchOptions): Promise<void> {
+  const n = o.nproc;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--nproc must be a positive integer, got ${n}`);
+  const port = await freePort();
+  const threads = o.threadsPerProcess ?? Math.max(1, Math.floor(os.cpus().length / n));
+  const specs = Array.from({ length: n }, (_, rank): SupervisedChild => ({
+    nodeArgs: detectronNodeArgs(o.args),
+    env: {
+      ...process.env, ...o.env,
+      RANK: String(rank), WORLD_SIZE: String(n), LOCAL_RANK: String(rank),
+      MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port),
+      DETECTRON_THREADS: String(threads), OMP_NUM_THREADS: String(threads),
+    },
+  }));
+  const onLine = o.onLine ?? ((rank: number, line: string) => process.stderr.write(rank === 0 ? `${line}\n` : `[rank ${rank}] ${line}\n`));
+  await superviseChildren(specs, { onLine, graceMs: o.graceMs, onSpawn: o.onSpawn });
 }

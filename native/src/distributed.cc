@@ -23,6 +23,14 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
+// c10d::Reducer (DistributedDataParallel's C++ core) with the constructor of libtorch 1.13, the
+// version Debian and Ubuntu ship; other versions changed it, and fall back to all-reducing
+// after backward (lib/utils/distributed.ts).
+#if TORCH_VERSION_MAJOR == 1 && TORCH_VERSION_MINOR == 13
+#define DETECTRON_WITH_REDUCER
+#include <torch/csrc/distributed/c10d/reducer.hpp>
+#endif
 #endif
 
 namespace dtn {
@@ -34,6 +42,10 @@ namespace {
 struct Group {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+#ifdef DETECTRON_WITH_REDUCER
+  // Declared after pg so that it is destroyed first (it holds the group and autograd hooks).
+  std::unique_ptr<c10d::Reducer> reducer;
+#endif
   int rank = 0;
   int size = 1;
   std::string device;
@@ -198,7 +210,68 @@ Napi::Value DistDestroy(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// distInfo(): {available, initialized, rank, worldSize, device}
+#ifdef DETECTRON_WITH_REDUCER
+
+// distReducerCreate(params, bucketBytes, firstBucketBytes): DDP's reducer over the trainable
+// parameters, in buckets laid out as DistributedDataParallel does (reverse order of
+// registration, which is roughly the order backward produces gradients). Once a backward is
+// announced with distReducerPrepare, each bucket is all-reduced (and divided by the world
+// size) as soon as its last gradient is accumulated, overlapping communication with the rest
+// of backward; at the end of backward every parameter's .grad holds the mean over ranks.
+// Unused parameters are found by walking the graph from the loss (find_unused_parameters):
+// a branch may see no input on one rank (no foreground RoI for the mask head).
+Napi::Value DistReducerCreate(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Group& g = Current("reducer");
+  std::vector<at::Tensor> params = CpuTensors(a, 0, "reducer");
+  int64_t cap = a.Int(1);
+  int64_t first = a.Int(2);
+  if (params.empty()) throw std::runtime_error("reducer: no trainable parameters");
+  for (const auto& p : params) {
+    if (!p.requires_grad()) throw std::runtime_error("reducer: every parameter given must require grad");
+  }
+  std::vector<bool> sparse(params.size(), false);
+  std::vector<std::vector<size_t>> buckets;
+  std::vector<size_t> limits;
+  std::tie(buckets, limits) = c10d::compute_bucket_assignment_by_size(
+      params, {static_cast<size_t>(first), static_cast<size_t>(cap)}, sparse);
+  std::reverse(buckets.begin(), buckets.end());
+  std::reverse(limits.begin(), limits.end());
+  g.reducer.reset();
+  g.reducer = std::make_unique<c10d::Reducer>(params, buckets, limits, g.pg, sparse, cap,
+                                              /*find_unused_parameters=*/true, /*gradient_as_bucket_view=*/false,
+                                              std::unordered_map<size_t, std::string>(), first);
+  return Napi::Number::New(info.Env(), static_cast<double>(buckets.size()));
+}
+
+// distReducerPrepare(outputs): the next backward (from `outputs`) reduces gradients. Without
+// this call a backward only accumulates locally (gradient accumulation, DDP's no_sync).
+Napi::Value DistReducerPrepare(const Napi::CallbackInfo& info) {
+  Args a(info);
+  Group& g = Current("reducer");
+  if (!g.reducer) throw std::runtime_error("reducer: none created (distReducerCreate)");
+  std::vector<at::Tensor> outputs = a.Tensors(0);
+  try {
+    g.reducer->prepare_for_backward(outputs);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(std::string("reducer: ") + e.what_without_backtrace());
+  }
+  return info.Env().Undefined();
+}
+
+#else
+
+Napi::Value DistReducerCreate(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), 0);
+}
+
+Napi::Value DistReducerPrepare(const Napi::CallbackInfo& info) {
+  throw std::runtime_error("reducer: this libtorch's c10d::Reducer is not bound (libtorch " TORCH_VERSION ")");
+}
+
+#endif
+
+// distInfo(): {available, initialized, rank, worldSize, device, reducer}
 Napi::Value DistInfo(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("available", true);
@@ -206,6 +279,11 @@ Napi::Value DistInfo(const Napi::CallbackInfo& info) {
   o.Set("rank", g_group ? g_group->rank : 0);
   o.Set("worldSize", g_group ? g_group->size : 1);
   o.Set("device", g_group ? g_group->device : std::string());
+#ifdef DETECTRON_WITH_REDUCER
+  o.Set("reducer", true);
+#else
+  o.Set("reducer", false);
+#endif
   return o;
 }
 
@@ -222,10 +300,13 @@ Napi::Value DistInfo(const Napi::CallbackInfo& info) {
   o.Set("rank", 0);
   o.Set("worldSize", 1);
   o.Set("device", "");
+  o.Set("reducer", false);
   return o;
 }
 
 #define DistInit Unavailable
+#define DistReducerCreate Unavailable
+#define DistReducerPrepare Unavailable
 #define DistAllReduce Unavailable
 #define DistBroadcast Unavailable
 #define DistBarrier Unavailable
@@ -241,6 +322,8 @@ void RegisterDistributed(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "distBroadcast", DistBroadcast);
   Export(env, exports, "distBarrier", DistBarrier);
   Export(env, exports, "distDestroy", DistDestroy);
+  Export(env, exports, "distReducerCreate", DistReducerCreate);
+  Export(env, exports, "distReducerPrepare", DistReducerPrepare);
   Export(env, exports, "distInfo", DistInfo);
 }
 
