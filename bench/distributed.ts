@@ -2,8 +2,10 @@
  * Data-parallel training throughput on this machine: Mask R-CNN R-50-FPN on the five
  * instances_mini images at TRAIN.SCALES (256,), global minibatch --bs 2, from generated
  * Detectron weights; one process (every core) against `train_net --nproc 2` (c10d/Gloo over
- * 127.0.0.1, the cores split between the ranks). Prints images/s from the steady-state step
- * time Detectron logs (the mean over the steps after the first).
+ * 127.0.0.1, the cores split between the ranks), with gradients reduced bucket by bucket during
+ * backward (libtorch's DDP reducer, the default) and in one all-reduce after it
+ * (--ddp_no_overlap). Prints images/s from the steady-state step time Detectron logs (the mean
+ * over the steps after the first).
  *
  *   npx tsc -p . && node dist/bench/distributed.js [--steps N] [--nproc 2]
  */
@@ -44,19 +46,25 @@ async function main(): Promise<void> {
       cfg: CFG, datasets: [ANN], imageDir: IMAGES, overrides: SMALL, batchSize: BS, lr: 0.0002, epochs: Number(epochs),
       maxSteps: steps, loadDetectron: pkl, outputDir: one, seed: 7, dispInterval: 1, log: () => {},
     });
-    const many = path.join(out, 'many');
-    await launchLocal({
-      nproc, onLine: () => {},
-      args: ['train_net', '--dataset', ANN, '--image-dir', IMAGES, '--cfg', CFG, '--bs', String(BS), '--epochs', epochs,
-        '--max_steps', String(steps), '--lr', '0.0002', '--seed', '7', '--disp_interval', '1', '--load_detectron', pkl,
-        '--output_dir', many, '--set', ...SMALL],
-    });
+    const multi = async (name: string, extra: string[]): Promise<number> => {
+      const dir = path.join(out, name);
+      await launchLocal({
+        nproc, onLine: () => {},
+        args: ['train_net', '--dataset', ANN, '--image-dir', IMAGES, '--cfg', CFG, '--bs', String(BS), '--epochs', epochs,
+          '--max_steps', String(steps), '--lr', '0.0002', '--seed', '7', '--disp_interval', '1', '--load_detectron', pkl,
+          '--output_dir', dir, ...extra, '--set', ...SMALL],
+      });
+      return steadyStepSeconds(dir);
+    };
+    const overlapped = await multi('overlap', []);
+    const after = await multi('after', ['--ddp_no_overlap']);
     const t1 = steadyStepSeconds(one);
-    const tn = steadyStepSeconds(many);
+    const line = (label: string, t: number): string =>
+      `  ${label.padEnd(58)} ${t.toFixed(2)} s/step  ${(BS / t).toFixed(3)} images/s  (×${(t1 / t).toFixed(2)})\n`;
     process.stdout.write(`Mask R-CNN R-50-FPN, TRAIN.SCALES (256,), global batch ${BS}, ${steps} steps, ${os.cpus().length} CPUs\n`);
-    process.stdout.write(`  1 process (${os.cpus().length} threads):        ${t1.toFixed(2)} s/step  ${(BS / t1).toFixed(3)} images/s\n`);
-    process.stdout.write(`  ${nproc} processes (c10d/Gloo):      ${tn.toFixed(2)} s/step  ${(BS / tn).toFixed(3)} images/s` +
-      `  (×${(t1 / tn).toFixed(2)})\n`);
+    process.stdout.write(line(`1 process (${os.cpus().length} threads)`, t1));
+    process.stdout.write(line(`${nproc} processes, c10d/Gloo, DDP reducer during backward`, overlapped));
+    process.stdout.write(line(`${nproc} processes, c10d/Gloo, one all-reduce after backward`, after));
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

@@ -186,8 +186,10 @@ function stateFromPkl(v: PyValue, file: string): TrainState {
     rng: {
       js: js === null ? null : Array.from(js.data, Number),
       torch: optionalArray(rng.get('torch'), 'torch', file),
-      ranks: ranks === null ? null : Array.from({ length: ranks.shape[0] }, (_, r) =>
-        Array.from(ranks.data.slice(r * ranks.shape[1], (r + 1) * ranks.shape[1]), Number)),
+      ...(ranks === null ? {} : {
+        ranks: Array.from({ length: ranks.shape[0] }, (_, r) =>
+          Array.from(ranks.data.slice(r * ranks.shape[1], (r + 1) * ranks.shape[1]), Number)),
+      }),
     },
   };
 }
