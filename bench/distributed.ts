@@ -14,7 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { launchLocal } from '../lib/utils/distributed_launch';
 import { trainModel } from '../lib/core/train';
-import { argNumber, FIXTURES, generatedWeights, ROOT } from './common';
+import { argNumber, FIXTURES, generatedWeights } from './common';
 
 const CFG = path.join(FIXTURES, 'configs/detectron/12_2017_baselines/e2e_mask_rcnn_R-50-FPN_1x.yaml');
 const ANN = path.join(FIXTURES, 'coco/annotations/instances_mini.json');
@@ -22,8 +22,6 @@ const IMAGES = path.join(FIXTURES, 'coco/images');
 const SMALL = ['TRAIN.SCALES', '(256,)', 'TRAIN.MAX_SIZE', '400', 'TRAIN.USE_FLIPPED', 'False', 'SOLVER.WARM_UP_ITERS', '0',
   'TRAIN.RPN_PRE_NMS_TOP_N', '1000', 'TRAIN.RPN_POST_NMS_TOP_N', '500', 'TRAIN.BATCH_SIZE_PER_IM', '128'];
 const BS = 2;
-
-
 
 /** Seconds per step after the first, from the per-iteration `time` (a running mean) Detectron logs. */
 function steadyStepSeconds(dir: string): number {
