@@ -11,7 +11,7 @@ import * as path from 'path';
 import { trainModel, TrainOptions } from '../lib/core/train';
 import { native } from '../lib/nn/native';
 import { loadCheckpoint } from '../lib/utils/checkpoints';
-import { SerialGroup } from '../lib/utils/distributed';
+import { backendFor, initProcessGroup, rankDevice, SerialGroup } from '../lib/utils/distributed';
 import { freePort, launchLocal, nodeArgsForModule } from '../lib/utils/distributed_launch';
 import { buildProgram } from '../tools/detectron';
 import { detectronPkl, FIXTURES } from './helpers/fixtures';
@@ -45,6 +45,25 @@ async function runRanks(n: number, code: string): Promise<unknown[]> {
   return Promise.all(runs);
 }
 
+describe('process layout', () => {
+  test('one GPU per rank, and the backend torch.distributed picks for each device', () => {
+    expect(rankDevice('cuda', 0)).toBe('cuda:0');
+    expect(rankDevice('cuda', 3)).toBe('cuda:3');
+    expect(rankDevice('cuda:1', 3)).toBe('cuda:1');
+    expect(rankDevice('cpu', 3)).toBe('cpu');
+    expect(backendFor('cpu')).toBe('gloo');
+    expect(backendFor('cuda:2')).toBe('nccl');
+  });
+
+  const withoutNccl = native.distInfo().backends.includes('nccl') ? test.skip : test;
+  withoutNccl('CUDA training across processes without NCCL in the build is refused before any rendezvous', () => {
+    const env = { rank: 0, worldSize: 2, localRank: 0, masterAddr: '127.0.0.1', masterPort: 1 };
+    expect(() => initProcessGroup(env, { device: 'cuda:0' })).toThrow(
+      new RegExp(`training on cuda:0 across processes needs c10d's nccl backend, which this addon was built without \\(it has: ${
+        native.distInfo().backends.join(', ') || 'none'}\\); build against a CUDA libtorch that has NCCL`));
+  });
+});
+
 maybe('distributed (c10d/Gloo)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -60,7 +79,8 @@ maybe('distributed (c10d/Gloo)', () => {
       g.barrier();
       const avg = g.averageScalars([r, 2 * r]);
       const rows = g.gatherRows(new Map([[r, [r + 1, 2 ** 32 - 1 - r]]]), 2);
-      process.stdout.write(JSON.stringify({ a: Array.from(a.data()), b: Array.from(b.data()), c: Array.from(c.data()), avg, rows, device: g.device }));
+      process.stdout.write(JSON.stringify({ a: Array.from(a.data()), b: Array.from(b.data()), c: Array.from(c.data()), avg, rows,
+        backend: g.backend, tensorDevice: g.tensorDevice, transport: g.transport }));
     `);
     for (const r of results as Array<Record<string, unknown>>) {
       expect(r.a).toEqual([3, 30, -1]);
@@ -68,7 +88,7 @@ maybe('distributed (c10d/Gloo)', () => {
       expect(r.c).toEqual([1, 1, 1]);
       expect(r.avg).toEqual([0.5, 1]);
       expect(r.rows).toEqual([[1, 2 ** 32 - 1], [2, 2 ** 32 - 2]]);
-      expect(r.device).toBe('hostname 127.0.0.1');
+      expect([r.backend, r.tensorDevice, r.transport]).toEqual(['gloo', 'cpu', 'hostname 127.0.0.1']);
     }
   });
 

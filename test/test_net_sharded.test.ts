@@ -13,7 +13,8 @@ import { unpickle } from '../converters/pkl/unpickler';
 import { PER_IMAGE_DIR } from '../lib/core/test_engine_dataset';
 import { splitRange } from '../lib/utils/distributed_launch';
 import { buildProgram } from '../tools/detectron';
-import { shardArgs, shardDevice, shardTimeoutMs, testNet, type TestNetCliOptions } from '../tools/test_net';
+import { shardArgs, shardTimeoutMs, testNet, type TestNetCliOptions } from '../tools/test_net';
+import { rankDevice } from '../lib/utils/distributed';
 import { detectronPkl, FIXTURES } from './helpers/fixtures';
 
 const CONFIGS = path.join(FIXTURES, 'configs/detectron/12_2017_baselines');
@@ -81,8 +82,8 @@ describe('sharded test_net', () => {
     expect(splitRange(0, 5, 2)).toEqual([[0, 3], [3, 5]]);
     expect(splitRange(3, 10, 3)).toEqual([[3, 6], [6, 8], [8, 10]]);
     expect(splitRange(0, 2, 3)).toEqual([[0, 1], [1, 2], [2, 2]]);
-    expect(shardDevice('cuda', 1)).toBe('cuda:1');
-    expect(shardDevice('cuda:3', 1)).toBe('cuda:3');
+    expect(rankDevice('cuda', 1)).toBe('cuda:1');
+    expect(rankDevice('cuda:3', 1)).toBe('cuda:3');
     expect(shardTimeoutMs({})).toBe(3_600_000);
     expect(shardTimeoutMs({ DETECTRON_SHARD_TIMEOUT: '2.5' })).toBe(2500);
     expect(() => shardTimeoutMs({ DETECTRON_SHARD_TIMEOUT: 'soon' })).toThrow(/\$DETECTRON_SHARD_TIMEOUT must be a positive number of seconds, got 'soon'/);

@@ -28,7 +28,7 @@ import { contains, datasets, getAnnFn, type DatasetSpec } from '../lib/datasets/
 import { JsonDataset } from '../lib/datasets/json_dataset';
 import type { EvalLog } from '../lib/datasets/task_evaluation';
 import { getThreads, setThreads } from '../lib/nn/runtime';
-import { distEnvFromProcess } from '../lib/utils/distributed';
+import { distEnvFromProcess, rankDevice } from '../lib/utils/distributed';
 import { detectronNodeArgs, splitRange, superviseChildren, type SupervisedChild } from '../lib/utils/distributed_launch';
 import type { ReportStream } from '../lib/utils/inference_report';
 import type { VisFormat } from '../lib/utils/vis';
@@ -147,11 +147,6 @@ function shardingOf(o: TestNetCliOptions, env: NodeJS.ProcessEnv, rpnOnly: boole
   return { kind: 'rank', rank: world.rank, worldSize: world.worldSize, localRank: world.localRank, timeoutMs: shardTimeoutMs(env) };
 }
 
-/** Detectron gives each process its own GPU: a bare 'cuda' becomes the process's 'cuda:<rank>'. */
-export function shardDevice(device: string, localRank: number): string {
-  return device === 'cuda' ? `cuda:${localRank}` : device;
-}
-
 /** The images [start, end) a run covers: --range clipped to the dataset (as Python slices), or all of it. */
 function coveredRange(dataset: JsonDataset, range: [number, number] | null): [number, number] {
   const count = dataset.COCO.getImgIds().length;
@@ -197,7 +192,7 @@ async function runShardChildren(
   const threads = Math.max(1, Math.floor((o.threads ?? getThreads()) / ranges.length));
   const env = io.env ?? process.env;
   const specs = busy.map((range, rank): SupervisedChild => ({
-    nodeArgs: detectronNodeArgs(shardArgs(o, { ...child, range, threads, device: shardDevice(o.device, rank) })),
+    nodeArgs: detectronNodeArgs(shardArgs(o, { ...child, range, threads, device: rankDevice(o.device, rank) })),
     env: { ...env, OMP_NUM_THREADS: String(threads) },
     label: `images [${range[0]}, ${range[1]}) of ${datasetName}`,
   }));
@@ -307,7 +302,7 @@ export async function testNet(opts: readonly string[], o: TestNetCliOptions, io:
           `delete ${path.join(outputDir, PER_IMAGE_DIR)} and ${path.join(outputDir, RUN_FILE)} before launching instead`);
       }
       const mine = splitRange(start, end, sharding.worldSize)[sharding.rank];
-      const ofRank = { ...common, ...rankIo(io, sharding.rank), device: shardDevice(o.device, sharding.localRank) };
+      const ofRank = { ...common, ...rankIo(io, sharding.rank), device: rankDevice(o.device, sharding.localRank) };
       result = sharding.rank === 0
         ? await testNetOnDataset({ ...ofRank, shard: { compute: mine, timeoutMs: sharding.timeoutMs } })
         : await testNetOnDataset({ ...ofRank, range: mine });

@@ -4,7 +4,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { trainModel } from '../lib/core/train';
-import { distEnvFromProcess, initProcessGroup } from '../lib/utils/distributed';
+import { distEnvFromProcess, initProcessGroup, rankDevice } from '../lib/utils/distributed';
 import { parseAmpDType, type AmpDType } from '../lib/nn/amp';
 import { launchLocal } from '../lib/utils/distributed_launch';
 import { addThreadsOption } from './common_options';
@@ -85,7 +85,7 @@ export function register(program: Command): void {
     .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
     .option('--seed <n>', 'random seed (default RNG_SEED)', int('--seed', 0))
     .option('--max_steps <n>', 'stop after this many SGD steps', int('--max_steps', 1))
-    .option('--nproc <n>', 'data-parallel processes on this machine (c10d/Gloo); --bs is split among them', int('--nproc', 1), 1)
+    .option('--nproc <n>', 'data-parallel processes on this machine (c10d: Gloo on CPU, NCCL on CUDA, one GPU each); --bs is split among them', int('--nproc', 1), 1)
     .option('--ddp_no_overlap', 'all-reduce gradients after backward instead of bucket by bucket during it', false)
     .option('--amp <dtype>', 'mixed precision for the conv body: bf16 (CPU or CUDA) or fp16 (CUDA, with loss scaling)', (v: string) => {
       try {
@@ -104,14 +104,16 @@ export function register(program: Command): void {
       await launchLocal({ nproc: f.nproc, args: raw.slice(raw.indexOf('train_net')) });
       return;
     }
-    const distributed = env === null || env.worldSize === 1 ? undefined : initProcessGroup(env, { overlap: !f.ddp_no_overlap });
+    // One GPU per rank: `--device cuda` means cuda:LOCAL_RANK.
+    const device = env === null ? f.device : rankDevice(f.device, env.localRank);
+    const distributed = env === null || env.worldSize === 1 ? undefined : initProcessGroup(env, { overlap: !f.ddp_no_overlap, device });
     const result = await trainModel({
       distributed,
       cfg: f.cfg, datasets: dataset.includes(',') ? dataset.split(',') : [dataset], imageDir: f.imageDir,
       overrides: f.set, batchSize: f.bs, iterSize: f.iter_size, numWorkers: f.nw, epochs: f.epochs,
       lrDecayEpochs: f.lr_decay_epochs, lr: f.lr, lrDecayGamma: f.lr_decay_gamma, resume: f.resume,
       loadCkpt: f.load_ckpt, loadDetectron: f.load_detectron, useTfboard: f.use_tfboard, outputDir: f.output_dir,
-      dispInterval: f.disp_interval, ckptNumPerEpoch: f.ckpt_num_per_epoch, device: f.device, seed: f.seed,
+      dispInterval: f.disp_interval, ckptNumPerEpoch: f.ckpt_num_per_epoch, device, seed: f.seed,
       maxSteps: f.max_steps, amp: f.amp,
     }).finally(() => distributed?.destroy());
     if (distributed !== undefined && !distributed.isMain) return;

@@ -18,7 +18,7 @@ import { retinanetLosses } from '../modeling/retinanet_losses';
 import { MomentumSGD, sgdOptionsFromCfg } from '../modeling/optimizer';
 import { generalizedRcnnLosses, TrainBatch, TrainOutput } from '../modeling/rcnn_losses';
 import type { Cfg } from '../modeling/config_types';
-import { manualSeed, Tensor } from '../nn/tensor';
+import { cat, manualSeed, Tensor } from '../nn/tensor';
 import { dispose, tidy } from '../nn/scope';
 import { RoiDataLoader } from '../roi_data/loader';
 import { Rng } from '../roi_data/rng';
@@ -142,6 +142,14 @@ function rngFromWords(s: readonly number[]): Rng {
 }
 
 /** The model type's training forward: RetinaNet's dense losses, or the Generalized R-CNN's. */
+/**
+ * Scalar tensors' values in one transfer: on a GPU each separate read would wait for the
+ * device again (float64 holds every float32 and float16 value exactly).
+ */
+function readScalars(ts: readonly Tensor[]): Float64Array {
+  return tidy(() => cat(ts.map((t) => t.detach().double().reshape(1)), 0).cpu().data() as Float64Array);
+}
+
 function modelLosses(model: DetectionModel, batch: TrainBatch, rng: Rng): TrainOutput & { metrics?: Record<string, number> } {
   return model instanceof RetinaNet ? retinanetLosses(model, batch) : generalizedRcnnLosses(model, batch, rng);
 }
@@ -272,10 +280,12 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
           const mb = await loader.next();
           parts.push(tidy(() => {
             const out = modelLosses(model, { blobs: mb.blobs, roidb: loader.roidbOf(mb) }, otherRngs.get(mb.shard) ?? rng);
-            const values: Record<string, number> = {};
-            for (const [name, t] of out.losses) values[name] = t.item();
             const total = sumLosses(out.losses);
-            const value = total.item();
+            // Read before backward, so that a non-finite loss never reaches the weights.
+            const names = [...out.losses.keys()];
+            const read = readScalars([...out.losses.values(), total, ...(out.accuracyCls === null ? [] : [out.accuracyCls])]);
+            const values: Record<string, number> = Object.fromEntries(names.map((name, i) => [name, read[i]]));
+            const value = read[names.length];
             if (!Number.isFinite(value)) {
               throw new Error(`loss is ${value} at iteration ${iteration} (${JSON.stringify(values)}); ` +
                 `training stopped; the last good checkpoint is ${lastGood ?? 'none (no checkpoint written yet)'}`);
@@ -285,7 +295,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
             else dist.backward(scaled, k === microBatches - 1);
             dispose(out.losses);
             const metrics: Record<string, number> = { ...out.metrics };
-            if (out.accuracyCls !== null) metrics.accuracy_cls = out.accuracyCls;
+            if (out.accuracyCls !== null) metrics.accuracy_cls = read[names.length + 1];
             return { losses: values, metrics };
           }));
         }

@@ -28,8 +28,11 @@ export interface TrainBatch {
 export interface TrainOutput {
   /** Loss tensors by Detectron's names (loss_rpn_cls_fpn2, loss_cls, loss_mask, ...). */
   losses: Map<string, Tensor>;
-  /** Detectron's accuracy_cls. */
-  accuracyCls: number | null;
+  /**
+   * Detectron's accuracy_cls, a scalar tensor on the model's device: read with the losses
+   * after the forward pass, not in the middle of it (on a GPU every read waits for the device).
+   */
+  accuracyCls: Tensor | null;
 }
 
 function blob(batch: TrainBatch, name: string, device: string): Tensor {
@@ -95,7 +98,7 @@ function roisOf(labels: Record<string, NdArray>, name: string, device: string): 
   return fromArray(b.data as Float32Array, b.shape, { device });
 }
 
-function boxLosses(model: GeneralizedRCNN, src: RoIFeatures, labels: Record<string, NdArray>, losses: Map<string, Tensor>): number {
+function boxLosses(model: GeneralizedRCNN, src: RoIFeatures, labels: Record<string, NdArray>, losses: Map<string, Tensor>): Tensor {
   const device = model.device;
   const scale = 1 / model.cfg.NUM_GPUS;
   const t = (name: string): Tensor => fromArray(labels[name].data, labels[name].shape, { dtype: labels[name].dtype, device });
@@ -106,7 +109,7 @@ function boxLosses(model: GeneralizedRCNN, src: RoIFeatures, labels: Record<stri
     const lossBbox = F.smoothL1Loss(bboxPred, t('bbox_targets'), t('bbox_inside_weights'), t('bbox_outside_weights'), { beta: 1, scale });
     losses.set('loss_cls', lossCls);
     losses.set('loss_bbox', lossBbox);
-    const accuracy = noGrad(() => clsScore.argmax(1).eq(cls.long()).float().mean().item());
+    const accuracy = noGrad(() => clsScore.argmax(1).eq(cls.long()).float().mean());
     return { accuracy, keepA: lossCls, keepB: lossBbox };
   }).accuracy;
 }
@@ -155,7 +158,7 @@ export function generalizedRcnnLosses(model: GeneralizedRCNN, batch: TrainBatch,
   const data = blob(batch, 'data', device);
   const src = model.features(data);
   data.dispose();
-  let accuracyCls: number | null = null;
+  let accuracyCls: Tensor | null = null;
   try {
     const outs = model.rpnOutputs(src);
     rpnLosses(model, outs, batch, losses);
@@ -170,6 +173,7 @@ export function generalizedRcnnLosses(model: GeneralizedRCNN, batch: TrainBatch,
     dispose(outs.map((o) => [o.clsLogits, o.bboxPred]));
   } catch (err) {
     dispose(losses);
+    accuracyCls?.dispose();
     throw err;
   } finally {
     dispose(src.features);

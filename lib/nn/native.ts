@@ -39,6 +39,9 @@ export interface NativeInfo {
   kernelsCuda: boolean;
 }
 
+/** c10d's collectives backends: Gloo for CPU tensors, NCCL for CUDA tensors. */
+export type DistBackend = 'gloo' | 'nccl';
+
 export interface NativeAddon {
   fromBuffer(data: ArrayBufferView, shape: number[], dtype: number, copy: boolean): T;
   empty(shape: number[], dtype: number, device: string): T;
@@ -172,13 +175,16 @@ export interface NativeAddon {
   resetCudaPeakMemory(device: number): void;
   info(): NativeInfo;
 
-  // c10d/Gloo process group (native/src/distributed.cc); one per process.
-  distInit(rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number): string;
+  // c10d process group, Gloo or NCCL (native/src/distributed.cc); one per process.
+  distInit(rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, backend: DistBackend): string;
   distAllReduce(tensors: T[]): void;
   distBroadcast(tensors: T[], root: number): void;
   distBarrier(): void;
   distDestroy(): void;
-  distInfo(): { available: boolean; initialized: boolean; rank: number; worldSize: number; device: string; reducer: boolean };
+  distInfo(): {
+    available: boolean; backends: DistBackend[]; initialized: boolean; rank: number; worldSize: number;
+    backend: DistBackend | ''; device: string; reducer: boolean;
+  };
   /** DDP's c10d::Reducer over `params`; returns its bucket count (0 when this libtorch's Reducer is not bound). */
   distReducerCreate(params: T[], bucketBytes: number, firstBucketBytes: number): number;
   /** Makes the next backward from `outputs` all-reduce gradients bucket by bucket. */

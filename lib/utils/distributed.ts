@@ -1,6 +1,7 @@
 /**
- * Data-parallel training over several processes on PyTorch's own c10d (ProcessGroupGloo over
- * a TCPStore, native/src/distributed.cc), as torch.distributed + DistributedDataParallel do it.
+ * Data-parallel training over several processes on PyTorch's own c10d (ProcessGroupGloo for
+ * CPU training, ProcessGroupNCCL for CUDA training, over a TCPStore; native/src/distributed.cc),
+ * as torch.distributed + DistributedDataParallel do it.
  *
  * Batch semantics (Detectron.pytorch's): `--bs` is the global minibatch; each of the N ranks
  * takes IMS_PER_BATCH = bs / N images of every global minibatch, so the learning rate and the
@@ -19,10 +20,11 @@
  *
  * Process layout: torchrun's variables RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT;
  * `detectron train_net --nproc N` sets them for the children it starts (launchTraining in
- * tools/train_net.ts). Rank 0 alone logs and writes checkpoints.
+ * tools/train_net.ts). Rank 0 alone logs and writes checkpoints. On CUDA each rank trains on
+ * the GPU numbered by its LOCAL_RANK (rankDevice).
  */
 import type { Module, Parameter } from '../nn/module';
-import { native } from '../nn/native';
+import { native, type DistBackend } from '../nn/native';
 import { tidy } from '../nn/scope';
 import { fromArray, Tensor } from '../nn/tensor';
 
@@ -33,6 +35,19 @@ export interface DistEnv {
   localRank: number;
   masterAddr: string;
   masterPort: number;
+}
+
+/**
+ * The device rank `localRank` trains on: with `cuda`, the GPU numbered by its local rank (one
+ * process per GPU, as torchrun lays them out); an explicit device or the CPU as given.
+ */
+export function rankDevice(device: string, localRank: number): string {
+  return device === 'cuda' ? `cuda:${localRank}` : device;
+}
+
+/** torch.distributed's choice of backend for a training device: NCCL for CUDA, Gloo for the CPU. */
+export function backendFor(device: string): DistBackend {
+  return device.startsWith('cuda') ? 'nccl' : 'gloo';
 }
 
 /** Default seconds a collective (or the rendezvous) waits for a peer: a dead rank ends the job. */
@@ -120,11 +135,16 @@ const BUCKET_BYTES = 25 << 20;
 
 export interface ProcessGroupOptions {
   timeoutMs?: number;
+  /**
+   * The device this rank trains on (default cpu): it picks the backend (backendFor), and
+   * scalars and flags travel through the collectives on it.
+   */
+  device?: string;
   /** Reduce gradients bucket by bucket during backward (default true; false: one all-reduce after backward). */
   overlap?: boolean;
 }
 
-/** A c10d/Gloo process group: one per process. */
+/** A c10d process group (Gloo or NCCL): one per process. */
 export class ProcessGroup implements DistributedTraining {
   readonly localRanks: readonly number[];
   private destroyed = false;
@@ -132,7 +152,14 @@ export class ProcessGroup implements DistributedTraining {
   private reducerBuckets = 0;
   private reducedInBackward = false;
 
-  private constructor(readonly rank: number, readonly worldSize: number, readonly device: string, private readonly overlap: boolean) {
+  private constructor(
+    readonly rank: number, readonly worldSize: number, readonly backend: DistBackend,
+    /** Where the collectives' tensors live: the CPU for Gloo, this rank's GPU for NCCL. */
+    readonly tensorDevice: string,
+    /** The transport, as the native group describes it (Gloo's device, NCCL's version). */
+    readonly transport: string,
+    private readonly overlap: boolean,
+  ) {
     this.localRanks = [rank];
   }
 
@@ -141,13 +168,21 @@ export class ProcessGroup implements DistributedTraining {
   }
 
   /**
-   * Joins the group (torch.distributed.init_process_group('gloo')): blocks until all ranks
-   * arrive at MASTER_ADDR:MASTER_PORT, where rank 0 serves the TCPStore.
+   * Joins the group (torch.distributed.init_process_group with the device's backend): blocks
+   * until all ranks arrive at MASTER_ADDR:MASTER_PORT, where rank 0 serves the TCPStore.
    */
   static init(env: DistEnv, o: ProcessGroupOptions = {}): ProcessGroup {
     const timeout = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const device = native.distInit(env.rank, env.worldSize, env.masterAddr, env.masterPort, timeout);
-    return new ProcessGroup(env.rank, env.worldSize, device, o.overlap ?? true);
+    const device = o.device ?? 'cpu';
+    const backend = backendFor(device);
+    const built = native.distInfo().backends;
+    if (!built.includes(backend)) {
+      throw new Error(`training on ${device} across processes needs c10d's ${backend} backend, which this addon was built ` +
+        `without (it has: ${built.length > 0 ? built.join(', ') : 'none'})` +
+        (backend === 'nccl' ? '; build against a CUDA libtorch that has NCCL, with nccl.h findable ($NCCL_HOME/include)' : ''));
+    }
+    const transport = native.distInit(env.rank, env.worldSize, env.masterAddr, env.masterPort, timeout, backend);
+    return new ProcessGroup(env.rank, env.worldSize, backend, backend === 'nccl' ? device : 'cpu', transport, o.overlap ?? true);
   }
 
   /** Whether gradients are reduced during backward (c10d::Reducer), known after wrapModel. */
@@ -182,7 +217,7 @@ export class ProcessGroup implements DistributedTraining {
     this.check();
     this.broadcast(uniqueParameters(model).map((p) => p.tensor));
     const params = trainable(model);
-    if (this.overlap && params.length > 0 && params.every((p) => p.tensor.device === 'cpu')) {
+    if (this.overlap && params.length > 0 && params.every((p) => p.tensor.device === this.tensorDevice)) {
       this.reducerBuckets = native.distReducerCreate(params.map((p) => p.tensor.handle), BUCKET_BYTES, FIRST_BUCKET_BYTES);
     }
   }
@@ -212,9 +247,7 @@ export class ProcessGroup implements DistributedTraining {
     const params = trainable(model);
     tidy(() => {
       // Which parameters have a gradient on some rank (a branch may see no input on one).
-      const flags = fromArray(Float32Array.from(params, (p) => (p.tensor.grad === null ? 0 : 1)));
-      this.allReduce([flags]);
-      const any = flags.data();
+      const any = this.sumOnDevice(Float32Array.from(params, (p) => (p.tensor.grad === null ? 0 : 1)));
       const used = params.filter((_, i) => any[i] > 0);
       materialiseZeroGrads(used.filter((p) => p.tensor.grad === null));
       const grads = used.map((p) => p.tensor.grad!);
@@ -224,11 +257,7 @@ export class ProcessGroup implements DistributedTraining {
   }
 
   averageScalars(values: readonly number[]): number[] {
-    return tidy(() => {
-      const t = fromArray(Float64Array.from(values));
-      this.allReduce([t]);
-      return Array.from(t.data() as Float64Array, (v) => v / this.worldSize);
-    });
+    return Array.from(this.sumOnDevice(Float64Array.from(values)), (v) => v / this.worldSize);
   }
 
   gatherRows(local: ReadonlyMap<number, readonly number[]>, width: number): number[][] {
@@ -238,11 +267,16 @@ export class ProcessGroup implements DistributedTraining {
       if (row.length !== width) throw new Error(`gatherRows: rank ${rank}'s row has ${row.length} values, expected ${width}`);
       rows.set(row, rank * width);
     }
+    const all = this.sumOnDevice(rows);
+    return Array.from({ length: this.worldSize }, (_, r) => Array.from(all.subarray(r * width, (r + 1) * width)));
+  }
+
+  /** Host values summed over the ranks, through a tensor on the collectives' device. */
+  private sumOnDevice<A extends Float32Array | Float64Array>(values: A): A {
     return tidy(() => {
-      const t = fromArray(rows);
+      const t = fromArray(values).to(this.tensorDevice);
       this.allReduce([t]);
-      const all = t.data() as Float64Array;
-      return Array.from({ length: this.worldSize }, (_, r) => Array.from(all.subarray(r * width, (r + 1) * width)));
+      return t.to('cpu').data() as A;
     });
   }
 

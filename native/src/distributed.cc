@@ -1,12 +1,14 @@
 // Multi-process training on PyTorch's own c10d: one process group per process (like
 // torch.distributed's default group), a c10d::TCPStore for the rendezvous and
-// c10d::ProcessGroupGloo for the collectives. Every call blocks the calling thread until its
+// c10d::ProcessGroupGloo (CPU tensors) or c10d::ProcessGroupNCCL (CUDA tensors) for the
+// collectives, as torch.distributed picks them. Every call blocks the calling thread until its
 // collective is done (training is synchronous anyway) and turns failures -- a peer that died,
 // a timeout, a store that never filled -- into JS Errors; the timeouts given to distInit bound
 // how long a rank waits for a dead peer.
 //
-// Built when libtorch ships c10d with Gloo (DETECTRON_WITH_C10D, set by CMakeLists.txt);
-// otherwise the bindings exist and throw, so that the addon builds everywhere.
+// Built when libtorch ships c10d (DETECTRON_WITH_C10D, set by CMakeLists.txt) with Gloo's
+// headers (DETECTRON_WITH_GLOO) and/or NCCL's (DETECTRON_WITH_NCCL, CUDA builds of libtorch
+// only); otherwise the bindings exist and throw, so that the addon builds everywhere.
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -21,9 +23,14 @@
 
 #ifdef DETECTRON_WITH_C10D
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/version.h>
+#ifdef DETECTRON_WITH_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef DETECTRON_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 // c10d::Reducer (DistributedDataParallel's C++ core) with the constructor of libtorch 1.13, the
 // version Debian and Ubuntu ship; other versions changed it, and fall back to all-reducing
 // after backward (lib/utils/distributed.ts).
@@ -39,9 +46,19 @@ namespace {
 
 #ifdef DETECTRON_WITH_C10D
 
+// The class both process groups derive from: c10d::ProcessGroup up to libtorch 1.13,
+// c10d::Backend (wrapped by a ProcessGroup) from 2.0.
+#if TORCH_VERSION_MAJOR >= 2
+using Collectives = c10d::Backend;
+#else
+using Collectives = c10d::ProcessGroup;
+#endif
+
 struct Group {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  c10::intrusive_ptr<Collectives> pg;
+  // "gloo" (CPU tensors) or "nccl" (CUDA tensors).
+  std::string backend;
 #ifdef DETECTRON_WITH_REDUCER
   // Declared after pg so that it is destroyed first (it holds the group and autograd hooks).
   std::unique_ptr<c10d::Reducer> reducer;
@@ -58,6 +75,7 @@ Group& Current(const char* what) {
   return *g_group;
 }
 
+#ifdef DETECTRON_WITH_GLOO
 bool IsLoopback(const std::string& addr) {
   return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
 }
@@ -80,6 +98,43 @@ std::shared_ptr<::gloo::transport::Device> MakeDevice(const std::string& master,
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
 
+c10::intrusive_ptr<Collectives> MakeGloo(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
+                                         const std::string& addr, std::chrono::milliseconds timeout,
+                                         std::string* description) {
+  auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+  options->devices.push_back(MakeDevice(addr, description));
+  options->threads = 2;
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, options);
+}
+#endif
+
+#ifdef DETECTRON_WITH_NCCL
+// NCCL finds its transport itself (NCCL_SOCKET_IFNAME and friends, as under torchrun); each
+// rank's CUDA device is the one its tensors live on.
+c10::intrusive_ptr<Collectives> MakeNccl(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
+                                         std::chrono::milliseconds timeout, std::string* description) {
+  auto options = c10d::ProcessGroupNCCL::Options::create();
+  options->timeout = timeout;
+  *description = "NCCL " + std::to_string(NCCL_MAJOR) + "." + std::to_string(NCCL_MINOR) + "." + std::to_string(NCCL_PATCH);
+  return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, size, options);
+}
+#endif
+
+c10::intrusive_ptr<Collectives> MakeCollectives(const std::string& backend, const c10::intrusive_ptr<c10d::Store>& store,
+                                                int rank, int size, const std::string& addr,
+                                                std::chrono::milliseconds timeout, std::string* description) {
+#ifdef DETECTRON_WITH_GLOO
+  if (backend == "gloo") return MakeGloo(store, rank, size, addr, timeout, description);
+#endif
+#ifdef DETECTRON_WITH_NCCL
+  if (backend == "nccl") return MakeNccl(store, rank, size, timeout, description);
+#endif
+  if (backend != "gloo" && backend != "nccl") throw std::runtime_error("backend '" + backend + "': expected gloo or nccl");
+  throw std::runtime_error("this addon was built without " + backend +
+                           (backend == "nccl" ? " (it needs a CUDA libtorch built with NCCL, and nccl.h)"
+                                              : " (apt-get install libgloo-dev, then rebuild)"));
+}
+
 void Wait(const c10::intrusive_ptr<c10d::Work>& work, const char* what) {
   try {
     work->wait();
@@ -90,8 +145,8 @@ void Wait(const c10::intrusive_ptr<c10d::Work>& work, const char* what) {
   }
 }
 
-// distInit(rank, worldSize, masterAddr, masterPort, timeoutMs): the TCPStore (rank 0 serves
-// it) and the Gloo process group; returns a description of the Gloo device.
+// distInit(rank, worldSize, masterAddr, masterPort, timeoutMs, backend): the TCPStore (rank 0
+// serves it) and the process group ("gloo" or "nccl"); returns a description of its transport.
 Napi::Value DistInit(const Napi::CallbackInfo& info) {
   Args a(info);
   if (g_group) throw std::runtime_error("initProcessGroup: a process group already exists (destroy it first)");
@@ -100,6 +155,7 @@ Napi::Value DistInit(const Napi::CallbackInfo& info) {
   std::string addr = a.String(2);
   int64_t port = a.Int(3);
   auto timeout = std::chrono::milliseconds(a.Int(4));
+  std::string backend = a.String(5);
   if (size < 1 || rank < 0 || rank >= size) {
     throw std::runtime_error("initProcessGroup: rank " + std::to_string(rank) + " outside world size " + std::to_string(size));
   }
@@ -114,10 +170,7 @@ Napi::Value DistInit(const Napi::CallbackInfo& info) {
     opts.timeout = timeout;
     auto tcp = c10::make_intrusive<c10d::TCPStore>(addr, opts);
     group->store = c10::make_intrusive<c10d::PrefixStore>("detectron", tcp);
-    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-    options->devices.push_back(MakeDevice(addr, &group->device));
-    options->threads = 2;
-    group->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(group->store, rank, size, options);
+    group->pg = MakeCollectives(backend, group->store, rank, size, addr, timeout, &group->device);
   } catch (const c10::Error& e) {
     throw std::runtime_error("initProcessGroup (rank " + std::to_string(rank) + ", " + addr + ":" + std::to_string(port) +
                              "): " + e.what_without_backtrace());
@@ -125,6 +178,7 @@ Napi::Value DistInit(const Napi::CallbackInfo& info) {
     throw std::runtime_error("initProcessGroup (rank " + std::to_string(rank) + ", " + addr + ":" + std::to_string(port) +
                              "): " + e.what());
   }
+  group->backend = backend;
   group->rank = rank;
   group->size = size;
   std::string device = group->device;
@@ -161,10 +215,16 @@ void Flat(std::vector<at::Tensor>& tensors, Op op) {
   }
 }
 
-std::vector<at::Tensor> CpuTensors(const Args& a, size_t i, const char* what) {
+// The tensors of argument i, which must live where the group's backend works: Gloo on CPU
+// tensors, NCCL on CUDA tensors.
+std::vector<at::Tensor> GroupTensors(const Group& g, const Args& a, size_t i, const char* what) {
   std::vector<at::Tensor> ts = a.Tensors(i);
+  bool cuda = g.backend == "nccl";
   for (const auto& t : ts) {
-    if (!t.device().is_cpu()) throw std::runtime_error(std::string(what) + ": Gloo here takes CPU tensors only");
+    if (t.device().is_cuda() != cuda) {
+      throw std::runtime_error(std::string(what) + ": the " + g.backend + " process group takes " +
+                               (cuda ? "CUDA" : "CPU") + " tensors, got one on " + t.device().str());
+    }
   }
   return ts;
 }
@@ -173,7 +233,7 @@ std::vector<at::Tensor> CpuTensors(const Args& a, size_t i, const char* what) {
 Napi::Value DistAllReduce(const Napi::CallbackInfo& info) {
   Args a(info);
   Group& g = Current("allReduce");
-  std::vector<at::Tensor> ts = CpuTensors(a, 0, "allReduce");
+  std::vector<at::Tensor> ts = GroupTensors(g, a, 0, "allReduce");
   Flat(ts, [&](std::vector<at::Tensor>& io) {
     c10d::AllreduceOptions opts;
     opts.reduceOp = c10d::ReduceOp::SUM;
@@ -186,7 +246,7 @@ Napi::Value DistAllReduce(const Napi::CallbackInfo& info) {
 Napi::Value DistBroadcast(const Napi::CallbackInfo& info) {
   Args a(info);
   Group& g = Current("broadcast");
-  std::vector<at::Tensor> ts = CpuTensors(a, 0, "broadcast");
+  std::vector<at::Tensor> ts = GroupTensors(g, a, 0, "broadcast");
   int64_t root = a.Has(1) ? a.Int(1) : 0;
   if (root < 0 || root >= g.size) throw std::runtime_error("broadcast: root " + std::to_string(root) + " outside the group");
   Flat(ts, [&](std::vector<at::Tensor>& io) {
@@ -223,7 +283,7 @@ Napi::Value DistDestroy(const Napi::CallbackInfo& info) {
 Napi::Value DistReducerCreate(const Napi::CallbackInfo& info) {
   Args a(info);
   Group& g = Current("reducer");
-  std::vector<at::Tensor> params = CpuTensors(a, 0, "reducer");
+  std::vector<at::Tensor> params = GroupTensors(g, a, 0, "reducer");
   int64_t cap = a.Int(1);
   int64_t first = a.Int(2);
   if (params.empty()) throw std::runtime_error("reducer: no trainable parameters");
@@ -271,11 +331,20 @@ Napi::Value DistReducerPrepare(const Napi::CallbackInfo& info) {
 
 #endif
 
-// distInfo(): {available, initialized, rank, worldSize, device, reducer}
+// distInfo(): {available, backends, initialized, rank, worldSize, backend, device, reducer}
 Napi::Value DistInfo(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("available", true);
+  Napi::Array backends = Napi::Array::New(info.Env());
+#ifdef DETECTRON_WITH_GLOO
+  backends.Set(backends.Length(), "gloo");
+#endif
+#ifdef DETECTRON_WITH_NCCL
+  backends.Set(backends.Length(), "nccl");
+#endif
+  o.Set("backends", backends);
   o.Set("initialized", g_group != nullptr);
+  o.Set("backend", g_group ? g_group->backend : std::string());
   o.Set("rank", g_group ? g_group->rank : 0);
   o.Set("worldSize", g_group ? g_group->size : 1);
   o.Set("device", g_group ? g_group->device : std::string());
@@ -290,13 +359,15 @@ Napi::Value DistInfo(const Napi::CallbackInfo& info) {
 #else  // !DETECTRON_WITH_C10D
 
 Napi::Value Unavailable(const Napi::CallbackInfo& info) {
-  throw std::runtime_error("this addon was built without c10d/Gloo (libtorch's distributed headers were not found)");
+  throw std::runtime_error("this addon was built without c10d (libtorch's distributed headers, or Gloo's, were not found)");
 }
 
 Napi::Value DistInfo(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("available", false);
+  o.Set("backends", Napi::Array::New(info.Env()));
   o.Set("initialized", false);
+  o.Set("backend", "");
   o.Set("rank", 0);
   o.Set("worldSize", 1);
   o.Set("device", "");
