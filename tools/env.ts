@@ -11,6 +11,8 @@ export function formatEnv(r: EnvReport): string {
     ['cuDNN available', r.cudnn ? 'yes' : 'no'],
     ['CUDA kernels', r.kernelsCuda ? 'linked' : 'not linked (CPU-only libtorch)'],
     ['BLAS', r.blas],
+    ['distributed (c10d)', r.distributed.backends.length === 0 ? 'not built'
+      : `${r.distributed.backends.join(', ')}; gradients reduced ${r.distributed.reducer ? 'during backward (DDP reducer)' : 'after backward'}`],
     ['threads', String(r.threads)],
   ];
   const width = Math.max(...lines.map(([k]) => k.length));

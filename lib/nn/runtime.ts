@@ -37,6 +37,8 @@ export interface EnvReport extends NativeInfo {
   addon: string;
   libtorch: { source: string; dir: string } | null;
   blas: string;
+  /** c10d's collectives backends built into the addon, and whether DDP's reducer is bound. */
+  distributed: { backends: string[]; reducer: boolean };
 }
 
 /** What the build found and what libtorch says about itself. */
@@ -46,7 +48,11 @@ export function envReport(): EnvReport {
   const libtorch = fs.existsSync(record)
     ? (JSON.parse(fs.readFileSync(record, 'utf8')) as { source: string; dir: string })
     : null;
-  return { ...info, node: process.version, addon: addonPath(), libtorch, blas: loadedBlas(info.config) };
+  const dist = native.distInfo();
+  return {
+    ...info, node: process.version, addon: addonPath(), libtorch, blas: loadedBlas(info.config),
+    distributed: { backends: dist.backends, reducer: dist.reducer },
+  };
 }
 
 /**
