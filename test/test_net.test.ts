@@ -205,11 +205,22 @@ describe('detectron test_net', () => {
     expect(res.stderr).toContain('1 image(s) failed');
     expect(res.exitCode).toBe(1);
     const out = path.join(outRoot, 'test', 'two', 'generalized_rcnn');
-    expect(fs.readdirSync(path.join(out, PER_IMAGE_DIR))).toEqual(['785.json']);
+    // The failure is recorded (for the merge of a sharded run); a later run tries the image again.
+    expect(fs.readdirSync(path.join(out, PER_IMAGE_DIR)).sort()).toEqual(['40083.failed.json', '785.json']);
     expect(fs.existsSync(path.join(out, 'detections.pkl'))).toBe(true);
     expect(res.stdout).toContain('copypaste: Task: mask');
     // Detectron's picture names: '<index>_<image stem>'.
     expect(fs.readdirSync(path.join(out, 'vis'))).toEqual(['0_000000000785.png']);
+
+    // Once the image is fixed, the next run computes it (only it) and drops the failure record.
+    fs.copyFileSync(path.join(IMAGES, '000000040083.jpg'), path.join(images, '000000040083.jpg'));
+    const again = await cli([
+      'test_net', '--cfg', CFG, '--wts', detectronPkl('e2e_mask_rcnn_R-50-FPN', 1), '--dataset', ann, '--image-dir', images,
+      '--output-dir', outRoot, '--threads', '2', '--set', ...SET, 'VIS_TH', '0.0',
+    ]);
+    expect(again.exitCode).toBe(0);
+    expect(again.stderr).toContain('resuming: 1 of 2 images already done');
+    expect(fs.readdirSync(path.join(out, PER_IMAGE_DIR)).sort()).toEqual(['40083.json', '785.json']);
   });
 
   test('the ground truth as detections scores AP 1 for boxes, masks and keypoints', async () => {

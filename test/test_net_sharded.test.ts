@@ -1,7 +1,8 @@
 /**
  * Sharded `detectron test_net` on two fixture images: `--nproc 2` (two child processes on
  * image ranges, merged by the parent) and a launcher's ranks ($WORLD_SIZE/$RANK) must give
- * the detections and AP of one process; a failing child must fail the run naming its rank.
+ * the detections and AP of one process; a broken image fails as it does in one process; a
+ * failing child must fail the run naming its rank.
  * The children run the CLI from the TypeScript sources, as train_net --nproc's do under jest.
  */
 import * as fs from 'fs';
@@ -107,7 +108,7 @@ describe('sharded test_net', () => {
         cfg: CFG, wts: '/w/model.pkl', dataset: ann, imageDir: IMAGES, vis: true, outputExt: 'png', outputDir: '/out', device: 'cpu',
         threads: 2, imsPerBatch: 2, range: ['3', '5'], set: ['TEST.SCALE', '320', 'TEST.BBOX_VOTE.ENABLED', 'True', 'MODEL.X', '-1'],
         // The parent discards saved results once; its children resume and do not shard again.
-        restart: false, nproc: 1,
+        restart: false, nproc: 1, shardChild: true,
       },
     });
   });
@@ -151,15 +152,48 @@ describe('sharded test_net', () => {
       .toThrow(/--restart under a launcher .*delete .*per_image and .*test_net_run\.json before launching/);
   });
 
-  test('a child that fails stops the run with its rank and output', async () => {
+  test('a broken image fails as in one process: the child goes on, the merge reports it; ranks record it for rank 0', async () => {
     const images = path.join(dir, 'broken-images');
     fs.mkdirSync(images);
     fs.copyFileSync(path.join(IMAGES, '000000000785.jpg'), path.join(images, '000000000785.jpg'));
     fs.writeFileSync(path.join(images, '000000040083.jpg'), Buffer.from('\xff\xd8\xff\xe0garbage', 'binary'));
-    await expect(run({ dataset: ann, imageDir: images, outputDir: path.join(dir, 'broken'), threads: 2, nproc: 2 })).rejects.toThrow(
-      /rank 1 of 2 \(images \[1, 2\) of two\) exited with code 1; the job is stopped; its last output:\n  error: .*000000040083\.jpg: cannot decode JPEG[\s\S]*detectron: 1 image\(s\) failed/,
+    const o = { dataset: ann, imageDir: images, threads: 1 };
+    const one = await run({ ...o, outputDir: path.join(dir, 'broken-single') });
+    expect(one.summary.failed).toBe(1);
+
+    const sharded = await run({ ...o, outputDir: path.join(dir, 'broken-nproc'), threads: 2, nproc: 2 });
+    expect(sharded.log).toMatch(/^\[rank 1\] error: .*000000040083\.jpg: cannot decode JPEG/m);
+    // The merging pass tries the failed image again (as a resumed run does) and reports it.
+    expect(sharded.log).toMatch(/^warning: 1 image\(s\) failed and count as having no detections: .*000000040083\.jpg/m);
+    expect(sharded.summary.failed).toBe(1);
+    expect(sharded.summary.runs[0].all).toEqual(one.summary.runs[0].all);
+    expect(sharded.summary.runs[0].results).toEqual(one.summary.runs[0].results);
+
+    // Under a launcher, rank 1 records the failure and rank 0 counts it instead of waiting.
+    const ranks = { ...o, outputDir: path.join(dir, 'broken-ranks') };
+    const r1 = await run(ranks, { WORLD_SIZE: '2', RANK: '1' });
+    expect(r1.summary.failed).toBe(1);
+    const marker = path.join(dir, 'broken-ranks', 'test', 'two', 'generalized_rcnn', PER_IMAGE_DIR, '40083.failed.json');
+    expect(JSON.parse(fs.readFileSync(marker, 'utf8'))).toMatchObject({ image_id: 40083, error: expect.stringMatching(/cannot decode JPEG/) });
+    const r0 = await run(ranks, { WORLD_SIZE: '2', RANK: '0', DETECTRON_SHARD_TIMEOUT: '60' });
+    expect(r0.log).toMatch(/error: .*000000040083\.jpg: cannot decode JPEG.* \(in another process\)/);
+    expect(r0.summary.failed).toBe(1);
+    expect(r0.summary.runs[0].all).toEqual(one.summary.runs[0].all);
+    // A failure recorded before this process started belongs to an earlier run: rank 0 waits for the retry.
+    fs.utimesSync(marker, new Date(0), new Date(0));
+    fs.rmSync(path.join(dir, 'broken-ranks', 'test', 'two', 'generalized_rcnn', 'detections.pkl'));
+    await expect(run(ranks, { WORLD_SIZE: '2', RANK: '0', DETECTRON_SHARD_TIMEOUT: '1' })).rejects
+      .toThrow(/timed out after 1 s waiting for the other processes' results of 1 image\(s\): .*000000040083\.jpg/);
+  });
+
+  test('a child that fails stops the run with its rank and output', async () => {
+    const truncated = path.join(dir, 'truncated.pkl');
+    const weights = fs.readFileSync(detectronPkl('e2e_mask_rcnn_R-50-FPN', 1));
+    fs.writeFileSync(truncated, weights.subarray(0, weights.length >> 1));
+    await expect(run({ dataset: ann, imageDir: IMAGES, wts: truncated, outputDir: path.join(dir, 'crash'), threads: 2, nproc: 2 })).rejects.toThrow(
+      /rank [01] of 2 \(images \[[01], [12]\) of two\) exited with code 1; the job is stopped; its last output:\n[\s\S]*truncated\.pkl/,
     );
-    expect(fs.existsSync(path.join(runDir('broken'), 'detections.pkl'))).toBe(false);
+    expect(fs.existsSync(path.join(runDir('crash'), 'detections.pkl'))).toBe(false);
   });
 
   test('RPN-only models are not sharded', async () => {

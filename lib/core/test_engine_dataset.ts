@@ -251,6 +251,34 @@ export class PerImageStore {
   async save(entry: RoidbEntry, dets: ImageDetections): Promise<void> {
     const doc = { image_id: entry.id, images: [toGoldenImage(entry.image, dets)] };
     await writeFileAtomic(this.fileFor(entry.id), `${JSON.stringify(doc)}\n`);
+    fs.rmSync(this.failureFileFor(entry.id), { force: true });
+  }
+
+  failureFileFor(imageId: number): string {
+    return path.join(this.dir, `${imageId}.failed.json`);
+  }
+
+  /**
+   * Records that `entry` failed (why), so that the process merging a sharded run counts it as
+   * failed instead of waiting for its results. A later run tries the image again.
+   */
+  async saveFailure(entry: RoidbEntry, why: string): Promise<void> {
+    await writeFileAtomic(this.failureFileFor(entry.id), `${JSON.stringify({ image_id: entry.id, image: entry.image, error: why })}\n`);
+  }
+
+  /**
+   * Why `entry` failed, or null when no failure is recorded for it at or after `since` (ms
+   * since the epoch: older records are from an earlier run, whose failed images run again).
+   */
+  loadFailure(entry: RoidbEntry, since: number): string | null {
+    try {
+      const file = this.failureFileFor(entry.id);
+      if (fs.statSync(file).mtimeMs < since) return null;
+      const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { image_id?: unknown; error?: unknown };
+      return doc.image_id === entry.id && typeof doc.error === 'string' ? doc.error : null;
+    } catch {
+      return null;
+    }
   }
 }
 
@@ -415,9 +443,9 @@ export async function testNetOnDataset(o: TestNetOptions): Promise<TestNetResult
     try {
       for (let b = 0; b < todo.length; b += batch) {
         const chunk = todo.slice(b, b + batch);
-        const images: Array<NdArray | null> = [];
+        const images: Array<NdArray | string> = [];
         for (const { entry } of chunk) images.push(await readImage(entry, report));
-        const ok = chunk.map((c, k) => ({ ...c, image: images[k] })).filter((c): c is typeof c & { image: NdArray } => c.image !== null);
+        const ok = chunk.map((c, k) => ({ ...c, image: images[k] })).filter((c): c is typeof c & { image: NdArray } => typeof c.image !== 'string');
         const times = ok.map(() => new StageTimes());
         const results = detectImages(model, ok.map((c) => c.image), times, ok.map((c) => c.proposals));
         times.forEach((t) => report.addStages(t));
@@ -425,6 +453,7 @@ export async function testNetOnDataset(o: TestNetOptions): Promise<TestNetResult
           const at = ok.findIndex((c) => c.entry === entry);
           if (at < 0) {
             failed.push(entry.image);
+            await store.saveFailure(entry, images[k] as string);
             report.imageDone(entry.image, false);
             continue;
           }
@@ -441,7 +470,7 @@ export async function testNetOnDataset(o: TestNetOptions): Promise<TestNetResult
     }
   }
   o.log.info(`Total inference time: ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(3)}s`);
-  if (shard !== undefined && others.length > 0) await awaitSavedResults(store, others, dets, shard, o.log);
+  if (shard !== undefined && others.length > 0) failed.push(...await awaitSavedResults(store, others, dets, shard, o.log));
 
   const all = emptyResults(cfg.MODEL.NUM_CLASSES, entries.length);
   entries.forEach((entry, i) => {
@@ -470,25 +499,38 @@ export async function testNetOnDataset(o: TestNetOptions): Promise<TestNetResult
   return { detectionsFile, all, results, expectedOk, failed, computed: todo.length - failed.length, resumed };
 }
 
+/** When this process started: the other ranks of a launch record their failures after it. */
+const PROCESS_START_MS = Date.now() - process.uptime() * 1000;
+
 /**
- * Polls `store` until every entry of `pending` has saved results (adding them to `dets`);
- * throws naming the images still missing after `timeoutMs`.
+ * Polls `store` until every entry of `pending` has saved results (adding them to `dets`) or a
+ * recorded failure; returns the images that failed in the other processes. Throws naming the
+ * images still missing after `timeoutMs`.
  */
 async function awaitSavedResults(
   store: PerImageStore, pending: readonly RoidbEntry[], dets: Map<number, ImageDetections>,
   o: ShardWait, log: EvalLog,
-): Promise<void> {
+): Promise<string[]> {
   let missing = [...pending];
+  const failed: string[] = [];
   log.warn(`waiting for the other processes' results of ${missing.length} image(s) in ${store.dir} (timeout ${o.timeoutMs / 1000} s)`);
   const deadline = Date.now() + o.timeoutMs;
   for (;;) {
     // Results are renamed into place whole: a file that exists is complete.
     missing = missing.filter((entry) => {
       const saved = fs.existsSync(store.fileFor(entry.id)) ? store.load(entry) : null;
-      if (saved !== null) dets.set(entry.id, saved);
-      return saved === null;
+      if (saved !== null) {
+        dets.set(entry.id, saved);
+        return false;
+      }
+      const why = store.loadFailure(entry, PROCESS_START_MS);
+      if (why !== null) {
+        log.warn(`error: ${entry.image}: ${why} (in another process)`);
+        failed.push(entry.image);
+      }
+      return why === null;
     });
-    if (missing.length === 0) return;
+    if (missing.length === 0) return failed;
     if (Date.now() >= deadline) break;
     await new Promise((resolve) => setTimeout(resolve, Math.min(o.pollMs ?? 1000, Math.max(0, deadline - Date.now()))));
   }
@@ -499,7 +541,8 @@ async function awaitSavedResults(
 }
 
 /** The entry's image, decoded; null when it cannot be read or decoded (reported; the run goes on). */
-async function readImage(entry: RoidbEntry, report: InferenceReport): Promise<NdArray | null> {
+/** The decoded image, or why it could not be read (also logged). */
+async function readImage(entry: RoidbEntry, report: InferenceReport): Promise<NdArray | string> {
   try {
     const bytes = await fs.promises.readFile(entry.image);
     const decoded = await report.timer('decode').time(() => decodeImage(bytes, entry.image));
@@ -508,7 +551,7 @@ async function readImage(entry: RoidbEntry, report: InferenceReport): Promise<Nd
   } catch (err) {
     const why = err instanceof ImageDecodeError ? err.reason : (err as Error).message;
     report.log(`error: ${entry.image}: ${why}`);
-    return null;
+    return why;
   }
 }
 
